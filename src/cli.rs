@@ -1,0 +1,90 @@
+//! Command-line interface: the public contract of flags and subcommands.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::shell::Shell;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stsenv",
+    version,
+    about = "Assume an AWS IAM role and print the environment for your shell",
+    long_about = "Assume an AWS IAM role (by role ARN or by a profile in ~/.aws/config, MFA included) \
+and print the statements that put its temporary credentials into your shell.\n\n\
+  eval \"$(stsenv assume prod-admin)\"                        # bash, zsh, sh\n\
+  stsenv assume prod-admin | source                          # fish\n\
+  stsenv assume prod-admin | Out-String | Invoke-Expression  # PowerShell"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Assume a role and print the statements that export its credentials
+    Assume(AssumeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AssumeArgs {
+    /// A role ARN (arn:aws:iam::123456789012:role/name) or a profile name from ~/.aws/config
+    pub target: String,
+
+    /// Profile whose credentials assume the role ARN (default: the standard AWS credential chain)
+    #[arg(short = 'p', long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Role session name [default: stsenv-<local user>]
+    #[arg(short = 'n', long, value_name = "NAME")]
+    pub session_name: Option<String>,
+
+    /// Session duration: seconds, or 15m, 1h, 12h (900 s to 12 h)
+    #[arg(short = 'd', long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// External ID required by the role's trust policy
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+
+    /// ARN or serial number of the MFA device
+    #[arg(long, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
+
+    /// The current 6-digit code of the MFA device
+    #[arg(long, value_name = "CODE")]
+    pub token_code: Option<String>,
+
+    /// Session policy: JSON text, or @file to read it from a file
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub policy: Option<String>,
+
+    /// ARN of a managed policy to limit the session with (repeatable)
+    #[arg(long = "policy-arn", value_name = "ARN")]
+    pub policy_arns: Vec<String>,
+
+    /// Session tag KEY=VALUE (repeatable)
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+
+    /// Source identity to stamp on the session
+    #[arg(long, value_name = "ID")]
+    pub source_identity: Option<String>,
+
+    /// Region for the STS call and the exported AWS_REGION
+    #[arg(short = 'r', long)]
+    pub region: Option<String>,
+
+    /// STS endpoint URL [default: as the AWS CLI resolves it]
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Give up on a request that gets no answer after this long (seconds, or 30s, 1m)
+    #[arg(long, value_name = "DURATION", default_value = "15")]
+    pub timeout: String,
+
+    /// Output syntax. Without it, stsenv looks at the process that runs it (its parent) and
+    /// uses that shell if it knows it; otherwise the basename of $SHELL; otherwise sh.
+    #[arg(short = 's', long, value_enum)]
+    pub shell: Option<Shell>,
+}

@@ -1,0 +1,110 @@
+//! Every way stsenv can fail, each turned into one sentence that says what went wrong and
+//! what to do. No variant ever carries a secret: values that reach a message are ARNs,
+//! profile names, file paths, URLs and STS error codes.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid role ARN '{0}': expected arn:aws:iam::<12-digit account id>:role/<name>")]
+    BadRoleArn(String),
+
+    #[error("invalid {what} '{value}': {why}")]
+    BadValue {
+        what: &'static str,
+        value: String,
+        why: String,
+    },
+
+    #[error("cannot read the session policy file {}: {source}", path.display())]
+    PolicyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("cannot read the AWS config: {0}")]
+    Config(String),
+
+    #[error("profile '{name}' not found in {files}{suggestion}; `aws configure list-profiles` lists the profiles there")]
+    UnknownProfile {
+        name: String,
+        files: String,
+        suggestion: String,
+    },
+
+    #[error("source_profile loop: {0}; make one of these profiles get credentials without source_profile")]
+    ProfileLoop(String),
+
+    #[error("profile '{0}' has role_arn but neither source_profile nor credential_source: add one of them")]
+    NoSourceForRole(String),
+
+    #[error("profile '{0}' has both source_profile and credential_source: keep only one")]
+    TwoSourcesForRole(String),
+
+    #[error("profile '{profile}': credential_source '{value}' is not one of Environment, Ec2InstanceMetadata, EcsContainer")]
+    BadCredentialSource { profile: String, value: String },
+
+    #[error("profile '{profile}' has no role_arn, so {flag} does not apply: drop it, or assume a role ARN with --profile {profile}")]
+    OptionNeedsRole { profile: String, flag: &'static str },
+
+    #[error("--profile only picks the source credentials for a role ARN; to assume profile '{0}', run `stsenv assume {0}`")]
+    ProfileWithProfile(String),
+
+    #[error("MFA code needed for {serial} ({profile}): pass --token-code")]
+    MfaCodeNeeded { serial: String, profile: String },
+
+    #[error("could not get the source credentials {source_label}: {detail}")]
+    SourceCredentials {
+        source_label: String,
+        detail: String,
+    },
+
+    #[error("no AWS credentials found (environment, ~/.aws/credentials, SSO, credential_process, instance metadata): pass --profile NAME, set AWS_PROFILE, or run `aws configure`")]
+    NoCredentials,
+
+    #[error("{0}")]
+    Sts(String),
+
+    #[error("cannot write the {name} value for this shell: {why}")]
+    Unrenderable {
+        name: &'static str,
+        why: &'static str,
+    },
+
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    pub fn bad(what: &'static str, value: &str, why: impl Into<String>) -> Self {
+        Error::BadValue {
+            what,
+            value: value.to_string(),
+            why: why.into(),
+        }
+    }
+}
+
+/// Folds a message onto one line, so that an SDK error with embedded newlines still reads as
+/// the single line the contract promises on stderr.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// An error and its sources as one line, each message once: "dispatch failure: io error:
+/// Connection refused". Display only, never Debug, which can dump raw responses.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        let msg = one_line(&e.to_string());
+        if !msg.is_empty() && !parts.iter().any(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}

@@ -1,0 +1,114 @@
+//! Entry point: parse, dispatch, and turn every failure into one line on stderr, a non-zero
+//! exit, and (for eval-able shells) a `false` on stdout so the caller's eval fails too.
+
+mod assume;
+mod cli;
+mod error;
+mod resolve;
+mod session;
+mod shell;
+mod source;
+mod sts;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, ValueEnum};
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use crate::shell::Shell;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    match cli.command {
+        Command::Assume(args) => {
+            let shell = args.shell.unwrap_or_else(shell::detect);
+            match assume::run(&args, shell) {
+                Ok(text) => {
+                    let code = print_stdout(&text);
+                    if std::io::stdout().is_terminal() {
+                        if let Some(hint) = shell.syntax().and_then(|s| s.apply_hint(&cmdline())) {
+                            eprintln!("stsenv: {hint}");
+                        }
+                    }
+                    code
+                }
+                Err(e) => fail(shell, &e),
+            }
+        }
+    }
+}
+
+fn fail(shell: Shell, err: &Error) -> ExitCode {
+    eprintln!("stsenv: {err}");
+    if !std::io::stdout().is_terminal() {
+        if let Some(statement) = shell.fail() {
+            print_stdout(&format!("{statement}\n"));
+        }
+    }
+    ExitCode::from(1)
+}
+
+fn print_stdout(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe means the reader is gone; nothing useful is left to say.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("stsenv: cannot write to stdout: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    // clap's first paragraph is the message ("…not provided:" and the names below it); the
+    // usage and tips after it don't fit the one-line contract.
+    let rendered = e.to_string();
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let first = paragraph.join(" ");
+    let first = first.trim_start_matches("error: ");
+    let shell = shell_from_args().unwrap_or_else(shell::detect);
+    fail(
+        shell,
+        &Error::Usage(format!("{first}; see `stsenv --help`")),
+    )
+}
+
+/// `--shell` as typed, when the rest of the command line didn't parse.
+fn shell_from_args() -> Option<Shell> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().enumerate().find_map(|(i, a)| {
+        let value = match a.as_str() {
+            "-s" | "--shell" => args.get(i + 1)?.as_str(),
+            _ => a
+                .strip_prefix("--shell=")
+                .or_else(|| a.strip_prefix("-s"))?,
+        };
+        Shell::from_str(value, true).ok()
+    })
+}
+
+fn cmdline() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| shell::quote_posix(a).into_owned())
+        .collect();
+    format!("stsenv {}", quoted.join(" "))
+}

@@ -1,0 +1,238 @@
+//! Walking `source_profile` chains in the profiles aws-config parsed, down to the first
+//! profile that holds credentials of its own.
+
+use aws_config::profile::ProfileSet;
+
+use super::{validate, Hop, Source};
+use crate::error::Error;
+
+/// The credential source a chain starts from, and the AssumeRole hops above it, in call order.
+pub fn walk(
+    set: &ProfileSet,
+    start: &str,
+    default_session: &str,
+    files: &str,
+) -> Result<(Source, Vec<Hop>), Error> {
+    let mut visited: Vec<String> = Vec::new();
+    let mut hops = Vec::new();
+    let mut name = start.to_string();
+    let source = loop {
+        if visited.contains(&name) {
+            visited.push(name);
+            return Err(Error::ProfileLoop(visited.join(" -> ")));
+        }
+        let Some(profile) = set.get_profile(&name) else {
+            return Err(unknown_profile(set, &name, files));
+        };
+        visited.push(name.clone());
+        let Some(role_arn) = profile.get("role_arn") else {
+            break Source::Profile(name);
+        };
+        hops.push(hop(&name, role_arn, |k| profile.get(k), default_session)?);
+        match (
+            profile.get("source_profile"),
+            profile.get("credential_source"),
+        ) {
+            (Some(_), Some(_)) => return Err(Error::TwoSourcesForRole(name)),
+            // The AWS CLI's rule: a role profile that names itself as its source uses its
+            // own static keys for the first hop.
+            (Some(src), None) if src == name && profile.get("aws_access_key_id").is_some() => {
+                break Source::StaticKeys(name)
+            }
+            (Some(src), None) => name = src.to_string(),
+            (None, Some(cs)) => {
+                break Source::Provider {
+                    profile: name.clone(),
+                    kind: cs.parse().map_err(|_| Error::BadCredentialSource {
+                        profile: name.clone(),
+                        value: cs.to_string(),
+                    })?,
+                }
+            }
+            (None, None) => return Err(Error::NoSourceForRole(name)),
+        }
+    };
+    hops.reverse();
+    Ok((source, hops))
+}
+
+fn hop<'a>(
+    profile: &str,
+    role_arn: &str,
+    get: impl Fn(&str) -> Option<&'a str>,
+    default_session: &str,
+) -> Result<Hop, Error> {
+    let in_profile = |e: Error| Error::Config(format!("profile '{profile}': {e}"));
+    validate::role_arn(role_arn).map_err(in_profile)?;
+    let session_name = match get("role_session_name") {
+        Some(n) => {
+            validate::session_name(n).map_err(in_profile)?;
+            n.to_string()
+        }
+        None => default_session.to_string(),
+    };
+    let duration = get("duration_seconds")
+        .map(validate::duration)
+        .transpose()
+        .map_err(in_profile)?;
+    let external_id = get("external_id").map(String::from);
+    if let Some(id) = &external_id {
+        validate::external_id(id).map_err(in_profile)?;
+    }
+    let mfa_serial = get("mfa_serial").map(String::from);
+    if let Some(serial) = &mfa_serial {
+        validate::mfa_serial(serial).map_err(in_profile)?;
+    }
+    Ok(Hop {
+        role_arn: role_arn.to_string(),
+        session_name,
+        duration,
+        external_id,
+        mfa_serial,
+        profile: Some(profile.to_string()),
+        ..Hop::default()
+    })
+}
+
+pub fn unknown_profile(set: &ProfileSet, name: &str, files: &str) -> Error {
+    let mut scored: Vec<(usize, &str)> = set
+        .profiles()
+        .map(|p| (distance(name, p), p))
+        .filter(|(d, p)| *d <= (name.len().max(p.len()) / 3).max(2) || p.starts_with(name))
+        .collect();
+    scored.sort();
+    let names: Vec<String> = scored
+        .iter()
+        .take(3)
+        .map(|(_, p)| format!("'{p}'"))
+        .collect();
+    let suggestion = if names.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", names.join(" or "))
+    };
+    Error::UnknownProfile {
+        name: name.to_string(),
+        files: files.to_string(),
+        suggestion,
+    }
+}
+
+/// Levenshtein distance over chars.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let subst = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = subst.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Profiles parsed by aws-config from config-file text, as in real use.
+    fn set(profiles: &[(&str, &[(&str, &str)])]) -> ProfileSet {
+        use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+        use aws_types::os_shim_internal::{Env, Fs};
+        let mut text = String::new();
+        for (name, kv) in profiles {
+            text.push_str(&format!("[profile {name}]\n"));
+            for (k, v) in kv.iter() {
+                text.push_str(&format!("{k} = {v}\n"));
+            }
+        }
+        let files = EnvConfigFiles::builder()
+            .include_default_config_file(false)
+            .include_default_credentials_file(false)
+            .with_contents(EnvConfigFileKind::Config, text)
+            .build();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(aws_config::profile::load(
+            &Fs::from_slice(&[]),
+            &Env::from_slice(&[]),
+            &files,
+            None,
+        ))
+        .unwrap()
+    }
+
+    const ARN_A: &str = "arn:aws:iam::123456789012:role/a";
+    const ARN_B: &str = "arn:aws:iam::123456789012:role/b";
+
+    #[test]
+    fn two_hop_chain_in_call_order() {
+        let s = set(&[
+            ("base", &[("aws_access_key_id", "x")]),
+            ("a", &[("role_arn", ARN_A), ("source_profile", "base")]),
+            (
+                "b",
+                &[
+                    ("role_arn", ARN_B),
+                    ("source_profile", "a"),
+                    ("duration_seconds", "900"),
+                ],
+            ),
+        ]);
+        let (source, hops) = walk(&s, "b", "sess", "f").unwrap();
+        assert_eq!(source, Source::Profile("base".into()));
+        let arns: Vec<_> = hops.iter().map(|h| h.role_arn.as_str()).collect();
+        assert_eq!(arns, [ARN_A, ARN_B]);
+        assert_eq!(hops[1].duration, Some(900));
+    }
+
+    #[test]
+    fn loops_are_named() {
+        let s = set(&[
+            ("a", &[("role_arn", ARN_A), ("source_profile", "b")]),
+            ("b", &[("role_arn", ARN_B), ("source_profile", "a")]),
+        ]);
+        let err = walk(&s, "a", "sess", "f").unwrap_err().to_string();
+        assert!(err.contains("a -> b -> a"), "{err}");
+    }
+
+    #[test]
+    fn self_sourcing_role_uses_its_own_keys() {
+        let s = set(&[(
+            "a",
+            &[
+                ("role_arn", ARN_A),
+                ("source_profile", "a"),
+                ("aws_access_key_id", "x"),
+            ],
+        )]);
+        let (source, hops) = walk(&s, "a", "sess", "f").unwrap();
+        assert_eq!(source, Source::StaticKeys("a".into()));
+        assert_eq!(hops.len(), 1);
+    }
+
+    #[test]
+    fn unknown_profile_suggests_close_names() {
+        let s = set(&[("prod", &[]), ("prod-admin", &[]), ("dev", &[])]);
+        let err = walk(&s, "prdo", "sess", "~/.aws/config")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean 'prod'"), "{err}");
+        assert!(!err.contains("'dev'"), "{err}");
+    }
+
+    #[test]
+    fn credential_source_is_checked() {
+        let s = set(&[(
+            "a",
+            &[("role_arn", ARN_A), ("credential_source", "Environment")],
+        )]);
+        let (source, _) = walk(&s, "a", "sess", "f").unwrap();
+        assert!(matches!(source, Source::Provider { .. }));
+        let s = set(&[("a", &[("role_arn", ARN_A), ("credential_source", "Nope")])]);
+        assert!(walk(&s, "a", "sess", "f").is_err());
+    }
+}

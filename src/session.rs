@@ -1,0 +1,128 @@
+//! The result of an assume, and the environment variables that carry it to a shell.
+
+use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
+
+/// A set of AWS credentials. Debug is written by hand so that a stray `{:?}` can never print
+/// a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+    /// Unix seconds.
+    pub expires: Option<i64>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"** redacted **")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "** redacted **"),
+            )
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+/// What `stsenv assume` hands to the shell.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub credentials: Credentials,
+    /// The role assumed last, when a role was assumed at all.
+    pub role_arn: Option<String>,
+    /// Only a region that was given or configured; the us-east-1 fallback is not exported.
+    pub region: Option<String>,
+    /// The TARGET exactly as typed.
+    pub target: String,
+}
+
+/// Stale values of these make other tools pick another identity than the one just assumed.
+pub const ALWAYS_UNSET: [&str; 3] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN"];
+
+/// An ordered list of changes: `None` means unset. The order is fixed so output is
+/// deterministic.
+pub type EnvChange = Vec<(&'static str, Option<String>)>;
+
+impl Session {
+    pub fn env(&self) -> EnvChange {
+        let c = &self.credentials;
+        let mut out: EnvChange = ALWAYS_UNSET.iter().map(|n| (*n, None)).collect();
+        out.push(("AWS_ACCESS_KEY_ID", Some(c.access_key_id.clone())));
+        out.push(("AWS_SECRET_ACCESS_KEY", Some(c.secret_access_key.clone())));
+        // Long-term keys must not travel with a previous session's token, so it is unset.
+        out.push(("AWS_SESSION_TOKEN", c.session_token.clone()));
+        out.push(("AWS_CREDENTIAL_EXPIRATION", c.expires.map(rfc3339)));
+        if let Some(region) = &self.region {
+            out.push(("AWS_REGION", Some(region.clone())));
+            out.push(("AWS_DEFAULT_REGION", Some(region.clone())));
+        }
+        out.push(("STSENV_PROFILE", Some(self.target.clone())));
+        out.push(("STSENV_ROLE_ARN", self.role_arn.clone()));
+        out.push(("STSENV_EXPIRES", c.expires.map(|e| e.to_string())));
+        out
+    }
+}
+
+/// RFC 3339 in UTC with a `Z` and whole seconds, the form every AWS SDK accepts.
+pub fn rfc3339(unix_secs: i64) -> String {
+    DateTime::from_secs(unix_secs)
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| unix_secs.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(token: Option<&str>, region: Option<&str>) -> Session {
+        Session {
+            credentials: Credentials {
+                access_key_id: "AKID".into(),
+                secret_access_key: "SECRET".into(),
+                session_token: token.map(String::from),
+                expires: token.map(|_| 1_800_000_000),
+            },
+            role_arn: token.map(|_| "arn:aws:iam::123456789012:role/r".to_string()),
+            region: region.map(String::from),
+            target: "t".into(),
+        }
+    }
+
+    #[test]
+    fn rfc3339_has_no_fraction_and_ends_in_z() {
+        assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn env_unsets_stale_identity_first_and_sets_expiry_both_ways() {
+        let env = session(Some("TOKEN"), Some("eu-west-1")).env();
+        let names: Vec<_> = env.iter().map(|(n, _)| *n).collect();
+        assert_eq!(&names[..3], &ALWAYS_UNSET);
+        let get = |k: &str| env.iter().find(|(n, _)| *n == k).unwrap().1.clone();
+        assert_eq!(
+            get("AWS_CREDENTIAL_EXPIRATION").unwrap(),
+            "2027-01-15T08:00:00Z"
+        );
+        assert_eq!(get("STSENV_EXPIRES").unwrap(), "1800000000");
+        assert_eq!(get("AWS_DEFAULT_REGION").unwrap(), "eu-west-1");
+    }
+
+    #[test]
+    fn static_keys_unset_token_and_leave_region_alone() {
+        let env = session(None, None).env();
+        let get = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        assert_eq!(get("AWS_SESSION_TOKEN"), Some(None));
+        assert_eq!(get("STSENV_EXPIRES"), Some(None));
+        assert_eq!(get("AWS_REGION"), None);
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let s = format!("{:?}", session(Some("TOKEN"), None));
+        assert!(!s.contains("SECRET") && !s.contains("TOKEN"), "{s}");
+    }
+}

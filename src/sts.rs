@@ -1,0 +1,217 @@
+//! Talking to STS: one client configuration, one AssumeRole call per hop, and every STS or
+//! network failure turned into a sentence that says what to check.
+
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_sts::config::http::HttpResponse;
+use aws_sdk_sts::config::Region;
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
+use aws_smithy_http_client::tls;
+use aws_types::service_config::ServiceConfigKey;
+
+use crate::error::{one_line, Error};
+use crate::resolve::Hop;
+use crate::session::Credentials;
+use crate::source;
+
+pub fn http_client() -> aws_sdk_sts::config::SharedHttpClient {
+    // ring, not aws-lc: one TLS stack, and the smaller binary.
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
+pub fn timeouts(timeout: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .build()
+}
+
+pub struct Sts {
+    config: aws_sdk_sts::config::Builder,
+    /// Where requests go, for messages.
+    endpoint: String,
+    region: String,
+    timeout: Duration,
+}
+
+impl Sts {
+    pub async fn new(
+        region: &str,
+        endpoint_url: Option<&str>,
+        profile: Option<&str>,
+        timeout: Duration,
+        http: aws_sdk_sts::config::SharedHttpClient,
+    ) -> Sts {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .http_client(http)
+            .timeout_config(timeouts(timeout))
+            .no_credentials();
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(url) = endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk = loader.load().await;
+        // The same precedence the STS client applies: explicit, AWS_ENDPOINT_URL_STS or the
+        // profile's services section, then AWS_ENDPOINT_URL / endpoint_url.
+        let endpoint = endpoint_url
+            .map(String::from)
+            .or_else(|| {
+                let key = ServiceConfigKey::builder()
+                    .service_id("STS")
+                    .env("AWS_ENDPOINT_URL")
+                    .profile("endpoint_url")
+                    .build()
+                    .ok()?;
+                sdk.service_config()?.load_config(key)
+            })
+            .or_else(|| sdk.endpoint_url().map(String::from))
+            .unwrap_or_else(|| default_endpoint(region));
+        Sts {
+            config: aws_sdk_sts::config::Builder::from(&sdk),
+            endpoint,
+            region: region.to_string(),
+            timeout,
+        }
+    }
+
+    /// `source_label` names the credentials used, for messages: "of profile 'dev'".
+    pub async fn assume_role(
+        &self,
+        creds: &Credentials,
+        hop: &Hop,
+        source_label: &str,
+    ) -> Result<Credentials, Error> {
+        let config = self
+            .config
+            .clone()
+            .credentials_provider(source::to_sdk(creds))
+            .build();
+        let client = aws_sdk_sts::Client::from_conf(config);
+        let tags = hop
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Usage(format!("invalid tag: {e}")))?;
+        let policy_arns = hop
+            .policy_arns
+            .iter()
+            .map(|arn| PolicyDescriptorType::builder().arn(arn).build())
+            .collect::<Vec<_>>();
+        let resp = client
+            .assume_role()
+            .role_arn(&hop.role_arn)
+            .role_session_name(&hop.session_name)
+            .set_duration_seconds(hop.duration.map(|d| d as i32))
+            .set_external_id(hop.external_id.clone())
+            .set_serial_number(hop.mfa_serial.clone())
+            .set_token_code(hop.token_code.clone())
+            .set_policy(hop.policy.clone())
+            .set_policy_arns((!policy_arns.is_empty()).then_some(policy_arns))
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .set_source_identity(hop.source_identity.clone())
+            .send()
+            .await
+            .map_err(|e| self.explain(e, hop, source_label))?;
+        let Some(c) = resp.credentials() else {
+            return Err(Error::Sts(format!(
+                "STS at {} answered AssumeRole for {} without credentials; check that the endpoint is a real STS",
+                self.endpoint, hop.role_arn
+            )));
+        };
+        Ok(Credentials {
+            access_key_id: c.access_key_id().to_string(),
+            secret_access_key: c.secret_access_key().to_string(),
+            session_token: Some(c.session_token().to_string()),
+            expires: Some(c.expiration().secs()),
+        })
+    }
+
+    fn explain<E>(&self, err: SdkError<E, HttpResponse>, hop: &Hop, source_label: &str) -> Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let role = &hop.role_arn;
+        let endpoint = &self.endpoint;
+        let msg = match &err {
+            SdkError::ServiceError(service) => {
+                let e = service.err();
+                let code = e.code().unwrap_or("");
+                let detail = one_line(e.message().unwrap_or(""));
+                match code {
+                    "AccessDenied" => format!(
+                        "access denied assuming {role}: check the role's trust policy and your sts:AssumeRole permission ({detail})"
+                    ),
+                    "ExpiredToken" | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => format!(
+                        "the source credentials {source_label} are invalid or expired ({code}): refresh them (new keys, `aws sso login`) and try again"
+                    ),
+                    "RegionDisabledException" => format!(
+                        "STS is not activated in region {}: activate it in the IAM console (account settings) or pass --region",
+                        self.region
+                    ),
+                    "MalformedPolicyDocument" => format!(
+                        "STS rejected the session policy or a policy ARN for {role}: {detail}"
+                    ),
+                    "PackedPolicyTooLarge" => format!(
+                        "the session policy and tags for {role} are too large once packed: shorten --policy or pass fewer --tag/--policy-arn"
+                    ),
+                    "ValidationError" => format!("STS rejected a parameter of AssumeRole for {role}: {detail}"),
+                    "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => format!(
+                        "STS at {endpoint} is throttling requests even after retries: wait a moment and try again"
+                    ),
+                    "" => format!(
+                        "STS at {endpoint} answered AssumeRole for {role} with HTTP {} and no STS error: try again if it is a server error, and check the endpoint URL",
+                        service.raw().status().as_u16()
+                    ),
+                    _ => format!("STS refused AssumeRole for {role}: {code}: {detail}"),
+                }
+            }
+            SdkError::TimeoutError(_) => format!(
+                "no answer from STS at {endpoint} within {} s: check the endpoint and your network, or raise --timeout",
+                self.timeout.as_secs()
+            ),
+            SdkError::DispatchFailure(d) if d.is_timeout() => format!(
+                "no answer from STS at {endpoint} within {} s: check the endpoint and your network, or raise --timeout",
+                self.timeout.as_secs()
+            ),
+            SdkError::DispatchFailure(_) => format!(
+                "could not reach STS at {endpoint}: {}; check the endpoint URL and your network",
+                root_cause(&err)
+            ),
+            SdkError::ResponseError(_) => format!(
+                "STS at {endpoint} sent a response stsenv could not read ({}); check that the endpoint is a real STS",
+                root_cause(&err)
+            ),
+            _ => format!("AssumeRole for {role} failed: {}", root_cause(&err)),
+        };
+        Error::Sts(msg)
+    }
+}
+
+/// The innermost error: "Connection refused (os error 111)" rather than "dispatch failure".
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    one_line(&cur.to_string())
+}
+
+fn default_endpoint(region: &str) -> String {
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("https://sts.{region}.{suffix}")
+}
