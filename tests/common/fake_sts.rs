@@ -1,0 +1,250 @@
+//! A small STS of our own on 127.0.0.1: it answers with chosen values (so output can be
+//! compared byte for byte) or with a chosen fault, and records every request's parameters.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub params: HashMap<String, String>,
+    pub authorization: String,
+}
+
+impl Request {
+    pub fn action(&self) -> &str {
+        self.params.get("Action").map(String::as_str).unwrap_or("")
+    }
+    pub fn param(&self, k: &str) -> Option<&str> {
+        self.params.get(k).map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Credentials {
+        access_key_id: String,
+        secret_access_key: String,
+        session_token: String,
+        expiration: String,
+    },
+    /// An STS error document with this HTTP status.
+    Error {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// A raw status and body.
+    Raw {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
+    /// Accept, read the request, and never answer.
+    Hang,
+}
+
+impl Reply {
+    pub fn creds(akid: &str, secret: &str, token: &str) -> Reply {
+        Reply::Credentials {
+            access_key_id: akid.into(),
+            secret_access_key: secret.into(),
+            session_token: token.into(),
+            expiration: "2030-01-02T03:04:05Z".into(),
+        }
+    }
+
+    pub fn error(status: u16, code: &str, message: &str) -> Reply {
+        Reply::Error {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
+
+pub struct FakeSts {
+    pub url: String,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl FakeSts {
+    /// `handler` gets each request and how many came before it.
+    pub fn start(handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> FakeSts {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests: Arc<Mutex<Vec<Request>>> = Arc::default();
+        let handler: Arc<Handler> = Arc::new(handler);
+        let recorded = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let handler = handler.clone();
+                let recorded = recorded.clone();
+                std::thread::spawn(move || serve(stream, &*handler, &recorded));
+            }
+        });
+        FakeSts { url, requests }
+    }
+
+    /// Always the same reply.
+    pub fn always(reply: Reply) -> FakeSts {
+        FakeSts::start(move |_, _| reply.clone())
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Request>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut stream = stream;
+    loop {
+        let mut length = 0usize;
+        let mut authorization = String::new();
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                match k.to_ascii_lowercase().as_str() {
+                    "content-length" => length = v.trim().parse().unwrap_or(0),
+                    "authorization" => authorization = v.trim().to_string(),
+                    _ => {}
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let req = Request {
+            params: form_decode(&String::from_utf8_lossy(&body)),
+            authorization,
+        };
+        let count = {
+            let mut r = recorded.lock().unwrap();
+            r.push(req.clone());
+            r.len() - 1
+        };
+        let (status, content_type, body) = match handler(&req, count) {
+            Reply::Hang => {
+                std::thread::sleep(Duration::from_secs(120));
+                return;
+            }
+            Reply::Raw { status, content_type, body } => (status, content_type, body),
+            Reply::Error { status, code, message } => (
+                status,
+                "text/xml".into(),
+                format!(
+                    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>fake</RequestId></ErrorResponse>",
+                    xml(&code),
+                    xml(&message)
+                ),
+            ),
+            Reply::Credentials { access_key_id, secret_access_key, session_token, expiration } => {
+                let action = req.action().to_string();
+                let role = req.param("RoleArn").unwrap_or("arn:aws:iam::123456789012:role/x");
+                let session = req.param("RoleSessionName").unwrap_or("s");
+                let user = if action == "AssumeRole" {
+                    format!(
+                        "<AssumedRoleUser><AssumedRoleId>AROAFAKE:{}</AssumedRoleId><Arn>{}</Arn></AssumedRoleUser>",
+                        xml(session),
+                        xml(&assumed_arn(role, session))
+                    )
+                } else {
+                    String::new()
+                };
+                (
+                    200,
+                    "text/xml".into(),
+                    format!(
+                        "<{action}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{action}Result><Credentials><AccessKeyId>{}</AccessKeyId><SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken><Expiration>{}</Expiration></Credentials>{user}</{action}Result><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></{action}Response>",
+                        xml(&access_key_id),
+                        xml(&secret_access_key),
+                        xml(&session_token),
+                        xml(&expiration)
+                    ),
+                )
+            }
+        };
+        let head = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-RequestId: fake\r\n\r\n",
+            body.len()
+        );
+        if stream
+            .write_all(head.as_bytes())
+            .and_then(|_| stream.write_all(body.as_bytes()))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn assumed_arn(role: &str, session: &str) -> String {
+    let account = role.split(':').nth(4).unwrap_or("123456789012");
+    let name = role.rsplit('/').next().unwrap_or("x");
+    format!("arn:aws:sts::{account}:assumed-role/{name}/{session}")
+}
+
+/// XML text escaping; line breaks and tabs as character references so no parser
+/// normalizes them away.
+pub fn xml(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' | '\r' | '\t' => out.push_str(&format!("&#{};", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn form_decode(body: &str) -> HashMap<String, String> {
+    body.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (pct(k), pct(v))
+        })
+        .collect()
+}
+
+fn pct(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

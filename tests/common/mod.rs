@@ -1,0 +1,165 @@
+//! Test harness shared by the integration tests: an isolated environment per test, a real
+//! moto STS on loopback, a fake STS of our own for byte-exact and fault cases, and helpers
+//! that run real shells.
+#![allow(dead_code)]
+
+pub mod fake_sts;
+pub mod moto;
+pub mod pwsh;
+pub mod shells;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_stsenv");
+pub const ACCOUNT: &str = "123456789012";
+pub const BASE_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+pub const BASE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+pub fn role_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/{name}")
+}
+
+/// A HOME of its own with ~/.aws/config and ~/.aws/credentials, and a clean environment:
+/// nothing inherited reaches stsenv, the shells or the aws CLI but PATH and what the test sets.
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    pub vars: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join(".aws")).unwrap();
+        let home = dir.path().to_str().unwrap().to_string();
+        let mut env = TestEnv {
+            dir,
+            vars: Vec::new(),
+        };
+        env.set("HOME", &home);
+        env.set("PATH", &std::env::var("PATH").unwrap_or_default());
+        env.set("LANG", "C.UTF-8");
+        env.set("USER", "tester");
+        env.set("AWS_CONFIG_FILE", &format!("{home}/.aws/config"));
+        env.set(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            &format!("{home}/.aws/credentials"),
+        );
+        // Never reach for the instance metadata service from a test.
+        env.set("AWS_EC2_METADATA_DISABLED", "true");
+        env.write(".aws/config", "");
+        env.write(".aws/credentials", "");
+        env
+    }
+
+    pub fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn set(&mut self, k: &str, v: &str) -> &mut Self {
+        self.vars.retain(|(n, _)| n != k);
+        self.vars.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.home().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    /// Static keys for a `[base]` profile in the credentials file, plus `config` as given.
+    pub fn with_base_profile(&self, config: &str) {
+        self.write(
+            ".aws/credentials",
+            &format!(
+                "[base]\naws_access_key_id = {BASE_KEY}\naws_secret_access_key = {BASE_SECRET}\n"
+            ),
+        );
+        self.write(".aws/config", config);
+    }
+
+    /// A command with exactly this environment.
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear();
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c.current_dir(self.home());
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn stsenv(&self, args: &[&str]) -> Output {
+        self.command(BIN).args(args).output().expect("run stsenv")
+    }
+
+    /// `aws sts get-caller-identity` with the given extra environment; returns the ARN.
+    pub fn caller_arn(&self, extra: &[(&str, String)]) -> String {
+        let mut c = self.command("aws");
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        let out = c
+            .args([
+                "sts",
+                "get-caller-identity",
+                "--query",
+                "Arn",
+                "--output",
+                "text",
+            ])
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("aws CLI missing ({e}): run scripts/test.sh or pip install awscli")
+            });
+        assert!(
+            out.status.success(),
+            "aws failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The failure contract: non-zero exit, stdout only `false`, exactly one line on stderr that
+/// carries none of `secrets`.
+pub fn assert_clean_failure(o: &Output, secrets: &[&str]) -> String {
+    let err = stderr(o);
+    assert!(
+        !o.status.success(),
+        "expected failure, got success; stderr: {err}"
+    );
+    assert_eq!(
+        stdout(o),
+        "false\n",
+        "stdout must hold only `false`; stderr: {err}"
+    );
+    assert_eq!(err.lines().count(), 1, "stderr must be one line: {err:?}");
+    assert!(err.starts_with("stsenv: "), "{err}");
+    for s in secrets {
+        assert!(!err.contains(s), "stderr leaks a secret: {err}");
+    }
+    err
+}
+
+/// Fails with a message naming what to install, instead of skipping.
+pub fn require(program: &str, install: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{program} is not installed: {install} (scripts/test.sh installs it)"
+    );
+}

@@ -1,0 +1,166 @@
+//! Running stsenv's output through the real shells and reading the variables back, byte for
+//! byte, NUL-separated.
+
+use std::collections::BTreeMap;
+use std::process::Output;
+
+use super::TestEnv;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sh {
+    Bash,
+    Zsh,
+    Dash,
+    Fish,
+}
+
+pub const ALL: [Sh; 4] = [Sh::Bash, Sh::Zsh, Sh::Dash, Sh::Fish];
+
+/// Every variable stsenv may touch, read back after each eval.
+pub const VARS: [&str; 12] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "STSENV_PROFILE",
+    "STSENV_ROLE_ARN",
+    "STSENV_EXPIRES",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SECURITY_TOKEN",
+];
+
+pub type Vars = BTreeMap<String, Option<String>>;
+
+impl Sh {
+    pub fn program(self) -> &'static str {
+        match self {
+            Sh::Bash => "bash",
+            Sh::Zsh => "zsh",
+            Sh::Dash => "dash",
+            Sh::Fish => "fish",
+        }
+    }
+
+    /// The `--shell` value that fits this shell.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Sh::Bash => "bash",
+            Sh::Zsh => "zsh",
+            Sh::Dash => "sh",
+            Sh::Fish => "fish",
+        }
+    }
+
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Sh::Bash => &["--norc", "--noprofile", "-c"],
+            Sh::Zsh => &["-f", "-c"],
+            Sh::Dash => &["-c"],
+            Sh::Fish => &["--no-config", "-c"],
+        }
+    }
+
+    pub fn require(self) {
+        let install = match self {
+            Sh::Fish => "apt-get install fish",
+            Sh::Zsh => "apt-get install zsh",
+            Sh::Dash => "apt-get install dash",
+            Sh::Bash => "apt-get install bash",
+        };
+        super::require(self.program(), install);
+    }
+
+    /// Quotes one word for this shell's command line (test input, not stsenv's output).
+    pub fn word(self, s: &str) -> String {
+        match self {
+            Sh::Fish => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+            _ => format!("'{}'", s.replace('\'', "'\\''")),
+        }
+    }
+
+    /// A script fragment that prints `NAME=value\0` for each set variable, `NAME!\0` for each
+    /// unset one.
+    pub fn dump(self, names: &[&str]) -> String {
+        let list = names.join(" ");
+        match self {
+            Sh::Fish => format!(
+                "for v in {list}; if set -q $v; printf '%s=%s\\0' $v \"$$v\"; else; printf '%s!\\0' $v; end; end"
+            ),
+            _ => format!(
+                "for v in {list}; do if eval \"[ -n \\\"\\${{$v+x}}\\\" ]\"; then eval \"printf '%s=%s\\\\0' \\\"\\$v\\\" \\\"\\${{$v}}\\\"\"; else printf '%s!\\0' \"$v\"; fi; done"
+            ),
+        }
+    }
+
+    /// `script` run in this shell with `env`'s environment, STSENV set to the binary.
+    pub fn run(self, env: &TestEnv, script: &str, extra_env: &[(&str, &str)]) -> Output {
+        self.require();
+        let mut c = env.command(self.program());
+        c.env("STSENV", super::BIN);
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+        c.args(self.args()).arg(script).output().expect("run shell")
+    }
+
+    /// The way a user applies `stsenv assume ARGS` in this shell; stsenv's own detection
+    /// picks the syntax unless ARGS has --shell. Exits 3 when the eval fails.
+    pub fn apply(self, args: &[&str]) -> String {
+        let words: Vec<String> = args.iter().map(|a| self.word(a)).collect();
+        let words = words.join(" ");
+        match self {
+            Sh::Fish => format!(
+                "\"$STSENV\" assume {words} | source; or begin; echo EVAL-FAILED; exit 3; end"
+            ),
+            _ => {
+                format!("eval \"$(\"$STSENV\" assume {words})\" || {{ echo EVAL-FAILED; exit 3; }}")
+            }
+        }
+    }
+
+    /// `apply`, then a dump of every variable stsenv touches.
+    pub fn assume_script(self, args: &[&str]) -> String {
+        format!("{}; {}", self.apply(args), self.dump(&VARS))
+    }
+}
+
+/// Parses a dump; panics on anything else in stdout.
+pub fn parse(stdout: &[u8]) -> Vars {
+    let text = String::from_utf8(stdout.to_vec()).expect("utf-8 dump");
+    let mut vars = Vars::new();
+    let mut parts: Vec<&str> = text.split('\0').collect();
+    assert_eq!(parts.pop(), Some(""), "dump must end with NUL: {text:?}");
+    for p in parts {
+        if let Some(name) = p.strip_suffix('!').filter(|n| !n.contains('=')) {
+            vars.insert(name.to_string(), None);
+        } else {
+            let (name, value) = p
+                .split_once('=')
+                .unwrap_or_else(|| panic!("bad dump entry {p:?}"));
+            vars.insert(name.to_string(), Some(value.to_string()));
+        }
+    }
+    vars
+}
+
+/// Runs `stsenv assume ARGS` in the shell and returns the variables it left.
+pub fn assume_in(env: &TestEnv, sh: Sh, args: &[&str], extra_env: &[(&str, &str)]) -> Vars {
+    let out = sh.run(env, &sh.assume_script(args), extra_env);
+    assert!(
+        out.status.success(),
+        "{}: eval failed ({}): stderr {}",
+        sh.program(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse(&out.stdout)
+}
+
+pub fn get(vars: &Vars, name: &str) -> Option<String> {
+    vars.get(name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} missing from dump"))
+}
