@@ -1,23 +1,15 @@
 //! Entry point: parse, dispatch, and turn every failure into one line on stderr, a non-zero
 //! exit, and (for eval-able shells) a `false` on stdout so the caller's eval fails too.
 
-mod assume;
-mod cli;
-mod error;
-mod resolve;
-mod session;
-mod shell;
-mod source;
-mod sts;
-
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 
-use crate::cli::{Cli, Command};
-use crate::error::Error;
-use crate::shell::Shell;
+use stsenv::assume;
+use stsenv::cli::{Cli, Command};
+use stsenv::error::Error;
+use stsenv::shell::{self, Shell};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -106,9 +98,6 @@ fn shell_from_args() -> Option<Shell> {
 
 fn cmdline() -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let quoted: Vec<String> = args
-        .iter()
-        .map(|a| shell::quote_posix(a).into_owned())
-        .collect();
+    let quoted: Vec<String> = args.iter().map(|a| shell::quote_posix(a)).collect();
     format!("stsenv {}", quoted.join(" "))
 }

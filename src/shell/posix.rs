@@ -1,7 +1,5 @@
 //! sh, bash and zsh share one export syntax; only their hooks differ.
 
-use std::borrow::Cow;
-
 use super::Syntax;
 
 pub struct Posix;
@@ -28,10 +26,22 @@ impl Syntax for Posix {
     }
 }
 
-/// Single quotes, with `'` written as `'\''`: valid in every POSIX shell, bash and zsh, and
-/// nothing inside is expanded. Never `$'…'`, which dash prints literally.
-pub fn quote(value: &str) -> Cow<'_, str> {
-    shell_escape::unix::escape(Cow::Borrowed(value))
+/// Always single quotes, with `'` written as `'\''`: valid in every POSIX shell, bash and
+/// zsh, and nothing inside is expanded. Never a bare word (zsh expands a leading `=` in
+/// `X==cmd`, which the shell-escape crate leaves bare), and never `$'…'`, which dash prints
+/// literally.
+pub fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
 }
 
 #[cfg(test)]
@@ -42,7 +52,8 @@ mod tests {
     fn quotes_single_quote_the_posix_way() {
         assert_eq!(quote("a'b"), r"'a'\''b'");
         assert_eq!(quote(""), "''");
-        assert_eq!(quote("AKIA/x+y=="), "AKIA/x+y==");
+        assert_eq!(quote("AKIA/x+y=="), "'AKIA/x+y=='");
+        assert_eq!(quote("=-"), "'=-'");
         assert_eq!(quote("$(id)"), "'$(id)'");
     }
 }

@@ -1,0 +1,12 @@
+//! stsenv: assume an AWS IAM role and print the environment for a shell. The binary in
+//! `main.rs` is a thin edge over these modules; the library exists so tests can drive the
+//! renderers directly.
+
+pub mod assume;
+pub mod cli;
+pub mod error;
+pub mod resolve;
+pub mod session;
+pub mod shell;
+pub mod source;
+pub mod sts;
