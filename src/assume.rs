@@ -1,4 +1,11 @@
-//! `stsenv assume`: validate, resolve, call STS hop by hop, and render for the shell.
+//! `stsenv assume`: validate, resolve, answer from the cache when possible, otherwise call
+//! STS hop by hop (with MFA where asked), cache, and render for the shell.
+//!
+//! The cache-hit path builds no async runtime, HTTP client or SDK config: it only reads the
+//! config files and one cache file.
+
+use std::future::Future;
+use std::time::Duration;
 
 use aws_config::profile::ProfileSet;
 use aws_config::provider_config::ProviderConfig;
@@ -6,36 +13,104 @@ use aws_config::BehaviorVersion;
 use aws_sdk_sts::config::Region;
 use aws_types::os_shim_internal::{Env, Fs};
 
+use crate::cache::{key, Cache};
 use crate::cli::AssumeArgs;
-use crate::error::{one_line, Error};
-use crate::resolve::{self, Request, DEFAULT_REGION};
-use crate::session::Session;
+use crate::error::{one_line, warn, Error};
+use crate::mfa;
+use crate::resolve::{self, Hop, Plan, Request, Source, DEFAULT_REGION};
+use crate::session::{Credentials, Session};
 use crate::shell::Shell;
 use crate::source;
 use crate::sts::{self, Sts};
 
+/// How long a second run waits for a first one that is assuming the same role (perhaps at
+/// its MFA prompt) before going ahead on its own.
+const LOCK_WAIT: Duration = Duration::from_secs(90);
+
 /// Returns the text for stdout.
 pub fn run(args: &AssumeArgs, shell: Shell) -> Result<String, Error> {
     let req = Request::from_args(args)?;
+    let session = assume(&req)?;
+    shell.render_session(&session)
+}
+
+pub fn assume(req: &Request) -> Result<Session, Error> {
+    let env = |k: &str| std::env::var(k).ok();
+    let profiles = load_profiles()?;
+    let plan = resolve::plan(req, &profiles, &config_files(), &env)?;
+    for w in &plan.warnings {
+        warn(w);
+    }
+    let cache = match Cache::open(req.cache, &env) {
+        Ok(c) => Some(c),
+        Err(why) if req.cache != resolve::CacheMode::Off => {
+            warn(&why);
+            None
+        }
+        Err(_) => None,
+    };
+    let keys: Vec<String> = plan.hops.iter().map(key::role_key).collect();
+    let session = |credentials: Credentials| Session {
+        credentials,
+        role_arn: plan.hops.last().map(|h| h.role_arn.clone()),
+        region: plan.region.clone(),
+        target: req.target_text.clone(),
+    };
+    let cached_last = || cache.as_ref()?.role(keys.last()?);
+    if let Some(creds) = cached_last() {
+        return Ok(session(creds));
+    }
+    // Another run may be assuming this very role (and prompting for its MFA code): wait for
+    // it, then look again, so that both end up with one request and one prompt.
+    let _lock = match (&cache, keys.last()) {
+        (Some(c), Some(k)) => c.lock(&format!("role-{k}"), LOCK_WAIT),
+        _ => None,
+    };
+    if let Some(creds) = cached_last() {
+        return Ok(session(creds));
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(Error::Runtime)?;
-    let session = rt.block_on(assume(req))?;
-    shell.render_session(&session)
+    let creds = rt.block_on(fetch(req, &plan, &profiles, cache.as_ref(), &keys))?;
+    Ok(session(creds))
 }
 
-async fn assume(req: Request) -> Result<Session, Error> {
-    let profiles = load_profiles().await?;
-    let plan = resolve::plan(&req, &profiles, &config_files(), &|k| std::env::var(k).ok())?;
+async fn fetch(
+    req: &Request,
+    plan: &Plan,
+    profiles: &ProfileSet,
+    cache: Option<&Cache>,
+    keys: &[String],
+) -> Result<Credentials, Error> {
     let region = plan.region.as_deref().unwrap_or(DEFAULT_REGION);
     let http = sts::http_client();
-    let provider_config = ProviderConfig::without_region()
-        .with_region(Some(Region::new(region.to_string())))
-        .with_http_client(http.clone())
-        .with_timeout_config(sts::timeouts(req.timeout))
-        .with_behavior_version(Some(BehaviorVersion::latest()));
-    let mut creds = source::credentials(&plan.source, &profiles, &provider_config).await?;
+    // Start above the highest hop that is still cached: its credentials stand in for
+    // everything below it.
+    let below_last = plan.hops.len().saturating_sub(1);
+    let cached = (0..below_last)
+        .rev()
+        .find_map(|i| Some((i + 1, cache?.role(&keys[i])?)));
+    let (start, mut creds, mut label) = match cached {
+        Some((start, creds)) => (
+            start,
+            creds,
+            format!("of role {}", plan.hops[start - 1].role_arn),
+        ),
+        None => {
+            let provider_config = ProviderConfig::without_region()
+                .with_region(Some(Region::new(region.to_string())))
+                .with_http_client(http.clone())
+                .with_timeout_config(sts::timeouts(req.timeout))
+                .with_behavior_version(Some(BehaviorVersion::latest()));
+            let creds = source::credentials(&plan.source, profiles, &provider_config).await?;
+            (0, creds, plan.source.label())
+        }
+    };
+    if plan.hops.is_empty() {
+        return Ok(creds);
+    }
     let sts = Sts::new(
         region,
         req.endpoint_url.as_deref(),
@@ -44,24 +119,108 @@ async fn assume(req: Request) -> Result<Session, Error> {
         http,
     )
     .await;
-    let mut label = plan.source.label();
-    for hop in &plan.hops {
-        creds = sts.assume_role(&creds, hop, &label).await?;
+    for (i, (planned, key)) in plan.hops.iter().zip(keys).enumerate().skip(start) {
+        let mut hop = planned.clone();
+        if let Some(serial) = hop.mfa_serial.clone() {
+            if i == 0 && creds.session_token.is_none() {
+                // Long-term keys: one MFA session serves every role behind them.
+                creds = mfa_session(&sts, cache, &plan.source, &creds, &serial, &hop, req).await?;
+                label = format!("{} (MFA session)", plan.source.label());
+                hop.mfa_serial = None;
+                hop.token_code = None;
+            } else if hop.token_code.is_none() {
+                hop.token_code = Some(mfa::code(&need(&hop, &serial))?);
+            }
+        }
+        let (next, assumed_arn) = sts.assume_role(&creds, &hop, &label).await?;
+        if let Some(c) = cache {
+            if let Err(e) = c.store_role(key, &next, assumed_arn.as_deref(), &req.target_text) {
+                warn(&format!(
+                    "could not cache the credentials in {}: {e}",
+                    c.role_dir.display()
+                ));
+            }
+        }
+        creds = next;
         label = format!("of role {}", hop.role_arn);
     }
-    Ok(Session {
-        credentials: creds,
-        role_arn: plan.hops.last().map(|h| h.role_arn.clone()),
-        region: plan.region.clone(),
-        target: req.target_text,
-    })
+    Ok(creds)
 }
 
-pub async fn load_profiles() -> Result<ProfileSet, Error> {
+fn need<'a>(hop: &'a Hop, serial: &'a str) -> mfa::Need<'a> {
+    mfa::Need {
+        serial,
+        label: hop.profile.as_deref().unwrap_or(&hop.role_arn),
+        process: hop.mfa_process.as_deref(),
+    }
+}
+
+/// The cached MFA session for these keys and device, or a new one from GetSessionToken.
+async fn mfa_session(
+    sts: &Sts,
+    cache: Option<&Cache>,
+    source: &Source,
+    base: &Credentials,
+    serial: &str,
+    hop: &Hop,
+    req: &Request,
+) -> Result<Credentials, Error> {
+    let source_name = match source {
+        Source::Profile(p) | Source::StaticKeys(p) | Source::Provider { profile: p, .. } => {
+            p.clone()
+        }
+        Source::DefaultChain => "(default chain)".to_string(),
+    };
+    let key = &base.access_key_id;
+    let mfa_key = key::sha1_hex(&format!("{source_name}\n{serial}\n{key}"));
+    let _lock = cache.and_then(|c| c.lock(&format!("mfa-{mfa_key}"), LOCK_WAIT));
+    if let Some(creds) = cache.and_then(|c| c.mfa_session(&source_name, serial, key)) {
+        return Ok(creds);
+    }
+    let code = match &hop.token_code {
+        Some(c) => c.clone(),
+        None => mfa::code(&need(hop, serial))?,
+    };
+    let creds = sts
+        .get_session_token(
+            base,
+            serial,
+            &code,
+            req.mfa_session_duration,
+            &source.label(),
+        )
+        .await?;
+    if let Some(c) = cache {
+        if let Err(e) = c.store_mfa_session(&source_name, serial, key, &creds) {
+            warn(&format!(
+                "could not cache the MFA session in {}: {e}",
+                c.own_dir.display()
+            ));
+        }
+    }
+    Ok(creds)
+}
+
+pub fn load_profiles() -> Result<ProfileSet, Error> {
     let files = aws_runtime::env_config::file::EnvConfigFiles::default();
-    aws_config::profile::load(&Fs::real(), &Env::real(), &files, None)
-        .await
+    let (fs, env) = (Fs::real(), Env::real());
+    block_on(aws_config::profile::load(&fs, &env, &files, None))
         .map_err(|e| Error::Config(one_line(&e.to_string())))
+}
+
+/// Runs a future that does no real waiting (aws-config reads profile files synchronously
+/// behind an async API) without starting a runtime; falls back to one if it ever does wait.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime")
+            .block_on(fut),
+    }
 }
 
 /// How messages name the config files: the paths the AWS CLI would read.

@@ -23,7 +23,31 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Assume a role and print the statements that export its credentials
-    Assume(AssumeArgs),
+    Assume(Box<AssumeArgs>),
+    /// Show or remove cached credentials (shared with the AWS CLI's ~/.aws/cli/cache)
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// What is cached, for which role or profile, and how long it has left (no secrets)
+    List,
+    /// Remove cached credentials: all of them, or those of one role ARN or profile
+    Clear {
+        /// A role ARN or profile name, as given to `stsenv assume`
+        target: Option<String>,
+    },
+}
+
+/// Parses `assume` options alone, so other commands can reuse their defaults.
+#[derive(Debug, Parser)]
+#[command(name = "stsenv assume", no_binary_name = true)]
+pub struct AssumeOnly {
+    #[command(flatten)]
+    pub args: AssumeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +106,18 @@ pub struct AssumeArgs {
     /// Give up on a request that gets no answer after this long (seconds, or 30s, 1m)
     #[arg(long, value_name = "DURATION", default_value = "15")]
     pub timeout: String,
+
+    /// How long the MFA session behind your roles lasts (GetSessionToken; 15m to 36h)
+    #[arg(long, value_name = "DURATION", default_value = "12h")]
+    pub mfa_session_duration: String,
+
+    /// Neither read nor write cached credentials
+    #[arg(long, conflicts_with = "refresh")]
+    pub no_cache: bool,
+
+    /// Ignore cached credentials and cache the new ones
+    #[arg(long)]
+    pub refresh: bool,
 
     /// Output syntax. Without it, stsenv looks at the process that runs it (its parent) and
     /// uses that shell if it knows it; otherwise the basename of $SHELL; otherwise sh.

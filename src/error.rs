@@ -50,8 +50,11 @@ pub enum Error {
     #[error("--profile only picks the source credentials for a role ARN; to assume profile '{0}', run `stsenv assume {0}`")]
     ProfileWithProfile(String),
 
-    #[error("MFA code needed for {serial} ({profile}): pass --token-code")]
-    MfaCodeNeeded { serial: String, profile: String },
+    #[error("MFA code needed for {serial} ({profile}): pass --token-code, set mfa_process, or run in a terminal")]
+    MfaNoTerminal { serial: String, profile: String },
+
+    #[error("{0}")]
+    Mfa(String),
 
     #[error("could not get the source credentials {source_label}: {detail}")]
     SourceCredentials {
@@ -107,4 +110,9 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         cur = e.source();
     }
     parts.join(": ")
+}
+
+/// A warning on stderr: something the user should know that doesn't stop the command.
+pub fn warn(msg: &str) {
+    eprintln!("stsenv: warning: {msg}");
 }

@@ -3,10 +3,13 @@
 //! renderers directly.
 
 pub mod assume;
+pub mod cache;
 pub mod cli;
 pub mod error;
+pub mod mfa;
 pub mod resolve;
 pub mod session;
 pub mod shell;
 pub mod source;
 pub mod sts;
+pub mod time;

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, ValueEnum};
 
 use stsenv::assume;
-use stsenv::cli::{Cli, Command};
+use stsenv::cache;
+use stsenv::cli::{CacheAction, Cli, Command};
 use stsenv::error::Error;
 use stsenv::shell::{self, Shell};
 
@@ -30,6 +31,28 @@ fn main() -> ExitCode {
                     code
                 }
                 Err(e) => fail(shell, &e),
+            }
+        }
+        Command::Cache { action } => {
+            let result = match action {
+                CacheAction::List => cache::report::list().inspect(|table| {
+                    if table.is_empty() {
+                        eprintln!("stsenv: nothing cached");
+                    }
+                }),
+                CacheAction::Clear { target } => {
+                    cache::report::clear(target.as_deref()).map(|done| {
+                        eprintln!("stsenv: {done}");
+                        String::new()
+                    })
+                }
+            };
+            match result {
+                Ok(text) => print_stdout(&text),
+                Err(e) => {
+                    eprintln!("stsenv: {e}");
+                    ExitCode::from(1)
+                }
             }
         }
     }

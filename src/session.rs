@@ -1,6 +1,6 @@
 //! The result of an assume, and the environment variables that carry it to a shell.
 
-use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
+use crate::time::rfc3339;
 
 /// A set of AWS credentials. Debug is written by hand so that a stray `{:?}` can never print
 /// a secret.
@@ -66,13 +66,6 @@ impl Session {
     }
 }
 
-/// RFC 3339 in UTC with a `Z` and whole seconds, the form every AWS SDK accepts.
-pub fn rfc3339(unix_secs: i64) -> String {
-    DateTime::from_secs(unix_secs)
-        .fmt(DateTimeFormat::DateTime)
-        .unwrap_or_else(|_| unix_secs.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,12 +82,6 @@ mod tests {
             region: region.map(String::from),
             target: "t".into(),
         }
-    }
-
-    #[test]
-    fn rfc3339_has_no_fraction_and_ends_in_z() {
-        assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     }
 
     #[test]

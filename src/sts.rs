@@ -84,19 +84,46 @@ impl Sts {
         }
     }
 
-    /// `source_label` names the credentials used, for messages: "of profile 'dev'".
-    pub async fn assume_role(
-        &self,
-        creds: &Credentials,
-        hop: &Hop,
-        source_label: &str,
-    ) -> Result<Credentials, Error> {
+    fn client(&self, creds: &Credentials) -> aws_sdk_sts::Client {
         let config = self
             .config
             .clone()
             .credentials_provider(source::to_sdk(creds))
             .build();
-        let client = aws_sdk_sts::Client::from_conf(config);
+        aws_sdk_sts::Client::from_conf(config)
+    }
+
+    /// An MFA-authenticated session for long-term keys, which then assumes roles without
+    /// asking again.
+    pub async fn get_session_token(
+        &self,
+        creds: &Credentials,
+        serial: &str,
+        code: &str,
+        duration: u32,
+        source_label: &str,
+    ) -> Result<Credentials, Error> {
+        let resp = self
+            .client(creds)
+            .get_session_token()
+            .serial_number(serial)
+            .token_code(code)
+            .duration_seconds(duration as i32)
+            .send()
+            .await
+            .map_err(|e| self.explain(e, "GetSessionToken", serial, Some(serial), source_label))?;
+        self.credentials(resp.credentials(), "GetSessionToken", serial)
+    }
+
+    /// `source_label` names the credentials used, for messages: "of profile 'dev'". Returns
+    /// the credentials and the assumed-role ARN.
+    pub async fn assume_role(
+        &self,
+        creds: &Credentials,
+        hop: &Hop,
+        source_label: &str,
+    ) -> Result<(Credentials, Option<String>), Error> {
+        let client = self.client(creds);
         let tags = hop
             .tags
             .iter()
@@ -122,11 +149,25 @@ impl Sts {
             .set_source_identity(hop.source_identity.clone())
             .send()
             .await
-            .map_err(|e| self.explain(e, hop, source_label))?;
-        let Some(c) = resp.credentials() else {
+            .map_err(|e| {
+                let serial = hop.token_code.as_ref().and(hop.mfa_serial.as_deref());
+                self.explain(e, "AssumeRole", &hop.role_arn, serial, source_label)
+            })?;
+        let creds = self.credentials(resp.credentials(), "AssumeRole", &hop.role_arn)?;
+        let arn = resp.assumed_role_user().map(|u| u.arn().to_string());
+        Ok((creds, arn))
+    }
+
+    fn credentials(
+        &self,
+        c: Option<&aws_sdk_sts::types::Credentials>,
+        action: &str,
+        what: &str,
+    ) -> Result<Credentials, Error> {
+        let Some(c) = c else {
             return Err(Error::Sts(format!(
-                "STS at {} answered AssumeRole for {} without credentials; check that the endpoint is a real STS",
-                self.endpoint, hop.role_arn
+                "STS at {} answered {action} for {what} without credentials; check that the endpoint is a real STS",
+                self.endpoint
             )));
         };
         Ok(Credentials {
@@ -137,11 +178,20 @@ impl Sts {
         })
     }
 
-    fn explain<E>(&self, err: SdkError<E, HttpResponse>, hop: &Hop, source_label: &str) -> Error
+    /// `what` is the role ARN (or MFA serial) the call was about; `mfa` the serial whose code
+    /// was sent, if any.
+    fn explain<E>(
+        &self,
+        err: SdkError<E, HttpResponse>,
+        action: &str,
+        what: &str,
+        mfa: Option<&str>,
+        source_label: &str,
+    ) -> Error
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let role = &hop.role_arn;
+        let role = what;
         let endpoint = &self.endpoint;
         let msg = match &err {
             SdkError::ServiceError(service) => {
@@ -149,6 +199,13 @@ impl Sts {
                 let code = e.code().unwrap_or("");
                 let detail = one_line(e.message().unwrap_or(""));
                 match code {
+                    "AccessDenied" if mfa.is_some() && detail.contains("MultiFactorAuthentication") => format!(
+                        "the MFA code for {} was rejected: wait for the next code and try again",
+                        mfa.unwrap_or_default()
+                    ),
+                    "AccessDenied" if action == "GetSessionToken" => format!(
+                        "access denied to GetSessionToken with MFA device {what}: check the serial and that your keys are an IAM user's ({detail})"
+                    ),
                     "AccessDenied" => format!(
                         "access denied assuming {role}: check the role's trust policy and your sts:AssumeRole permission ({detail})"
                     ),
@@ -165,15 +222,15 @@ impl Sts {
                     "PackedPolicyTooLarge" => format!(
                         "the session policy and tags for {role} are too large once packed: shorten --policy or pass fewer --tag/--policy-arn"
                     ),
-                    "ValidationError" => format!("STS rejected a parameter of AssumeRole for {role}: {detail}"),
+                    "ValidationError" => format!("STS rejected a parameter of {action} for {role}: {detail}"),
                     "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => format!(
                         "STS at {endpoint} is throttling requests even after retries: wait a moment and try again"
                     ),
                     "" => format!(
-                        "STS at {endpoint} answered AssumeRole for {role} with HTTP {} and no STS error: try again if it is a server error, and check the endpoint URL",
+                        "STS at {endpoint} answered {action} for {role} with HTTP {} and no STS error: try again if it is a server error, and check the endpoint URL",
                         service.raw().status().as_u16()
                     ),
-                    _ => format!("STS refused AssumeRole for {role}: {code}: {detail}"),
+                    _ => format!("STS refused {action} for {role}: {code}: {detail}"),
                 }
             }
             SdkError::TimeoutError(_) => format!(
@@ -192,7 +249,7 @@ impl Sts {
                 "STS at {endpoint} sent a response stsenv could not read ({}); check that the endpoint is a real STS",
                 root_cause(&err)
             ),
-            _ => format!("AssumeRole for {role} failed: {}", root_cause(&err)),
+            _ => format!("{action} for {role} failed: {}", root_cause(&err)),
         };
         Error::Sts(msg)
     }

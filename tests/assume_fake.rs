@@ -141,7 +141,9 @@ fn hostile_values_survive_json_and_are_refused_by_dotenv() {
 #[test]
 fn every_option_reaches_sts() {
     let sts = FakeSts::always(Reply::creds("AKID", "SECRET", "TOKEN"));
-    let env = env_with_source_keys();
+    // Temporary source credentials: the MFA code then travels on AssumeRole itself.
+    let mut env = env_with_source_keys();
+    env.set("AWS_SESSION_TOKEN", "SOURCE-SESSION");
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
     let policy_file = env.write("policy.json", policy);
     let out = env.stsenv(&[
@@ -260,8 +262,8 @@ fn profile_settings_reach_each_hop_and_flags_win_on_the_last() {
 }
 
 #[test]
-fn mfa_serial_in_the_profile_is_sent_with_the_code() {
-    let sts = FakeSts::always(Reply::creds("AKID", "SECRET", "TOKEN"));
+fn mfa_serial_in_the_profile_gets_an_mfa_session_first() {
+    let sts = FakeSts::start(|r, n| Reply::creds(&format!("{}{n}", r.action()), "SECRET", "TOKEN"));
     let env = TestEnv::new();
     env.with_base_profile(&format!(
         "[profile mfa]\nrole_arn = {}\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/bob\n",
@@ -270,7 +272,7 @@ fn mfa_serial_in_the_profile_is_sent_with_the_code() {
     let out = env.stsenv(&["assume", "mfa", "-s", "bash", "--endpoint-url", &sts.url]);
     let err = assert_clean_failure(&out, &[BASE_SECRET]);
     assert!(
-        err.contains("MFA code needed for arn:aws:iam::123456789012:mfa/bob"),
+        err.contains("MFA code needed for arn:aws:iam::123456789012:mfa/bob (mfa): pass --token-code, set mfa_process, or run in a terminal"),
         "{err}"
     );
     assert!(sts.requests().is_empty(), "no request without a code");
@@ -285,12 +287,29 @@ fn mfa_serial_in_the_profile_is_sent_with_the_code() {
         "654321",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let r = &sts.requests()[0];
+    let reqs = sts.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(reqs[0].action(), "GetSessionToken");
     assert_eq!(
-        r.param("SerialNumber"),
+        reqs[0].param("SerialNumber"),
         Some("arn:aws:iam::123456789012:mfa/bob")
     );
-    assert_eq!(r.param("TokenCode"), Some("654321"));
+    assert_eq!(reqs[0].param("TokenCode"), Some("654321"));
+    assert_eq!(reqs[0].param("DurationSeconds"), Some("43200"));
+    assert!(reqs[0].authorization.contains(BASE_KEY));
+    assert_eq!(reqs[1].action(), "AssumeRole");
+    assert_eq!(
+        reqs[1].param("SerialNumber"),
+        None,
+        "the MFA session already carries MFA"
+    );
+    assert!(
+        reqs[1]
+            .authorization
+            .contains("Credential=GetSessionToken0/"),
+        "{}",
+        reqs[1].authorization
+    );
 }
 
 fn fails_cleanly(reply: Reply, expect: &str) -> (FakeSts, String) {

@@ -65,7 +65,12 @@ fn role_arn_from_the_default_chain_in_every_shell() {
     moto().create_role(&env, "deploy");
     let arn = role_arn("deploy");
     for sh in shells::ALL {
-        let (vars, caller) = assume_and_ask(&env, sh, &[&arn, "--region", "eu-west-1"], false);
+        let (vars, caller) = assume_and_ask(
+            &env,
+            sh,
+            &[&arn, "--region", "eu-west-1", "--no-cache"],
+            false,
+        );
         assert_eq!(
             caller,
             format!(
@@ -140,7 +145,7 @@ fn profile_with_source_profile_in_every_shell() {
     env.set("AWS_SECURITY_TOKEN", "stale");
     moto().create_role(&env, "deploy");
     for sh in shells::ALL {
-        let (vars, caller) = assume_and_ask(&env, sh, &["deploy"], false);
+        let (vars, caller) = assume_and_ask(&env, sh, &["deploy", "--no-cache"], false);
         assert_eq!(
             caller,
             format!(

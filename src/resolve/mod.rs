@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_config::profile::ProfileSet;
 
+pub use crate::cache::Mode as CacheMode;
 use crate::cli::AssumeArgs;
 use crate::error::Error;
 
@@ -75,6 +76,14 @@ pub struct Hop {
     pub source_identity: Option<String>,
     /// The profile this hop was read from, for messages.
     pub profile: Option<String>,
+    /// Whether the session name was given or configured (it is then part of the cache key)
+    /// rather than generated.
+    pub session_name_configured: bool,
+    /// A command that prints the MFA code (aws-vault's `mfa_process`).
+    pub mfa_process: Option<String>,
+    /// For a bare role ARN: where the source credentials came from, so that two identities
+    /// assuming one role don't share a cache entry.
+    pub cache_source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +110,8 @@ pub struct Request {
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     pub timeout: Duration,
+    pub cache: CacheMode,
+    pub mfa_session_duration: u32,
 }
 
 impl Request {
@@ -151,6 +162,12 @@ impl Request {
             region: check(&a.region, validate::region)?,
             endpoint_url: check(&a.endpoint_url, validate::endpoint_url)?,
             timeout: validate::timeout(&a.timeout)?,
+            cache: match (a.no_cache, a.refresh) {
+                (true, _) => CacheMode::Off,
+                (false, true) => CacheMode::Refresh,
+                (false, false) => CacheMode::Use,
+            },
+            mfa_session_duration: validate::mfa_session_duration(&a.mfa_session_duration)?,
         })
     }
 
@@ -180,6 +197,7 @@ impl Request {
     fn apply_to(&self, hop: &mut Hop) {
         if let Some(n) = &self.session_name {
             hop.session_name = n.clone();
+            hop.session_name_configured = true;
         }
         hop.duration = self.duration.or(hop.duration);
         hop.external_id = self.external_id.clone().or(hop.external_id.take());
@@ -199,6 +217,8 @@ pub struct Plan {
     pub region: Option<String>,
     /// The profile whose settings (endpoint_url) apply to the STS client.
     pub config_profile: Option<String>,
+    /// Things worth telling the user that don't stop the assume.
+    pub warnings: Vec<String>,
 }
 
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -210,6 +230,7 @@ pub fn plan(
     files: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan, Error> {
+    let mut warnings = Vec::new();
     let default_session = validate::default_session_name(
         env("USER")
             .or_else(|| env("LOGNAME"))
@@ -218,7 +239,8 @@ pub fn plan(
     );
     let (source, hops, config_profile): (Source, Vec<Hop>, Option<String>) = match &req.target {
         Target::Profile(name) => {
-            let (source, mut hops) = profile::walk(profiles, name, &default_session, files)?;
+            let (source, mut hops) =
+                profile::walk(profiles, name, &default_session, files, &mut warnings)?;
             match hops.last_mut() {
                 Some(last) => req.apply_to(last),
                 None => {
@@ -234,12 +256,25 @@ pub fn plan(
         }
         Target::RoleArn(arn) => {
             let (source, mut hops) = match &req.profile {
-                Some(p) => profile::walk(profiles, p, &default_session, files)?,
+                Some(p) => profile::walk(profiles, p, &default_session, files, &mut warnings)?,
                 None => (Source::DefaultChain, Vec::new()),
             };
+            let cache_source = match (&req.profile, env("AWS_ACCESS_KEY_ID"), env("AWS_PROFILE")) {
+                (Some(p), _, _) => format!("profile:{p}"),
+                (None, Some(key), _) if !key.is_empty() => format!("key:{key}"),
+                (None, _, Some(p)) if !p.is_empty() => format!("profile:{p}"),
+                _ => "default".to_string(),
+            };
+            let mfa_process = req
+                .profile
+                .as_deref()
+                .and_then(|p| profiles.get_profile(p)?.get("mfa_process"))
+                .map(String::from);
             let mut last = Hop {
                 role_arn: arn.clone(),
                 session_name: default_session,
+                cache_source: Some(cache_source),
+                mfa_process,
                 ..Hop::default()
             };
             req.apply_to(&mut last);
@@ -266,30 +301,21 @@ pub fn plan(
         hops,
         region,
         config_profile,
+        warnings,
     })
 }
 
-/// One code serves one MFA check: it goes to the hop that needs it, and a second hop that
-/// needs one too can't be served.
+/// One `--token-code` serves one MFA check: it goes to the first hop that needs one. Hops
+/// without a code get one later, from mfa_process or the prompt.
 fn assign_token_code(mut hops: Vec<Hop>, code: Option<&str>) -> Result<Vec<Hop>, Error> {
-    let mut code = code.map(String::from);
-    let mut needed = false;
-    for hop in hops.iter_mut().filter(|h| h.mfa_serial.is_some()) {
-        needed = true;
-        match code.take() {
-            Some(c) => hop.token_code = Some(c),
-            None => {
-                return Err(Error::MfaCodeNeeded {
-                    serial: hop.mfa_serial.clone().unwrap_or_default(),
-                    profile: hop.profile.clone().unwrap_or_else(|| hop.role_arn.clone()),
-                })
-            }
+    let Some(code) = code else { return Ok(hops) };
+    match hops.iter_mut().find(|h| h.mfa_serial.is_some()) {
+        Some(hop) => {
+            hop.token_code = Some(code.to_string());
+            Ok(hops)
         }
-    }
-    if code.is_some() && !needed {
-        return Err(Error::Usage(
+        None => Err(Error::Usage(
             "--token-code was given but nothing needs MFA: add --mfa-serial or mfa_serial to the profile".into(),
-        ));
+        )),
     }
-    Ok(hops)
 }

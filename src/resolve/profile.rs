@@ -12,6 +12,7 @@ pub fn walk(
     start: &str,
     default_session: &str,
     files: &str,
+    warnings: &mut Vec<String>,
 ) -> Result<(Source, Vec<Hop>), Error> {
     let mut visited: Vec<String> = Vec::new();
     let mut hops = Vec::new();
@@ -28,7 +29,13 @@ pub fn walk(
         let Some(role_arn) = profile.get("role_arn") else {
             break Source::Profile(name);
         };
-        hops.push(hop(&name, role_arn, |k| profile.get(k), default_session)?);
+        hops.push(hop(
+            &name,
+            role_arn,
+            |k| profile.get(k),
+            default_session,
+            warnings,
+        )?);
         match (
             profile.get("source_profile"),
             profile.get("credential_source"),
@@ -61,6 +68,7 @@ fn hop<'a>(
     role_arn: &str,
     get: impl Fn(&str) -> Option<&'a str>,
     default_session: &str,
+    warnings: &mut Vec<String>,
 ) -> Result<Hop, Error> {
     let in_profile = |e: Error| Error::Config(format!("profile '{profile}': {e}"));
     validate::role_arn(role_arn).map_err(in_profile)?;
@@ -79,7 +87,16 @@ fn hop<'a>(
     if let Some(id) = &external_id {
         validate::external_id(id).map_err(in_profile)?;
     }
-    let mfa_serial = get("mfa_serial").map(String::from);
+    let mfa_serial = match (get("mfa_serial"), get("mfa_arn")) {
+        (Some(s), _) => Some(s.to_string()),
+        (None, Some(s)) => {
+            warnings.push(format!(
+                "profile '{profile}' uses mfa_arn, which the AWS CLI ignores; stsenv reads it as mfa_serial, rename it so both agree"
+            ));
+            Some(s.to_string())
+        }
+        (None, None) => None,
+    };
     if let Some(serial) = &mfa_serial {
         validate::mfa_serial(serial).map_err(in_profile)?;
     }
@@ -90,6 +107,8 @@ fn hop<'a>(
         external_id,
         mfa_serial,
         profile: Some(profile.to_string()),
+        session_name_configured: get("role_session_name").is_some(),
+        mfa_process: get("mfa_process").map(String::from),
         ..Hop::default()
     })
 }
@@ -182,7 +201,7 @@ mod tests {
                 ],
             ),
         ]);
-        let (source, hops) = walk(&s, "b", "sess", "f").unwrap();
+        let (source, hops) = walk(&s, "b", "sess", "f", &mut vec![]).unwrap();
         assert_eq!(source, Source::Profile("base".into()));
         let arns: Vec<_> = hops.iter().map(|h| h.role_arn.as_str()).collect();
         assert_eq!(arns, [ARN_A, ARN_B]);
@@ -195,7 +214,9 @@ mod tests {
             ("a", &[("role_arn", ARN_A), ("source_profile", "b")]),
             ("b", &[("role_arn", ARN_B), ("source_profile", "a")]),
         ]);
-        let err = walk(&s, "a", "sess", "f").unwrap_err().to_string();
+        let err = walk(&s, "a", "sess", "f", &mut vec![])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("a -> b -> a"), "{err}");
     }
 
@@ -209,7 +230,7 @@ mod tests {
                 ("aws_access_key_id", "x"),
             ],
         )]);
-        let (source, hops) = walk(&s, "a", "sess", "f").unwrap();
+        let (source, hops) = walk(&s, "a", "sess", "f", &mut vec![]).unwrap();
         assert_eq!(source, Source::StaticKeys("a".into()));
         assert_eq!(hops.len(), 1);
     }
@@ -217,7 +238,7 @@ mod tests {
     #[test]
     fn unknown_profile_suggests_close_names() {
         let s = set(&[("prod", &[]), ("prod-admin", &[]), ("dev", &[])]);
-        let err = walk(&s, "prdo", "sess", "~/.aws/config")
+        let err = walk(&s, "prdo", "sess", "~/.aws/config", &mut vec![])
             .unwrap_err()
             .to_string();
         assert!(err.contains("did you mean 'prod'"), "{err}");
@@ -230,9 +251,9 @@ mod tests {
             "a",
             &[("role_arn", ARN_A), ("credential_source", "Environment")],
         )]);
-        let (source, _) = walk(&s, "a", "sess", "f").unwrap();
+        let (source, _) = walk(&s, "a", "sess", "f", &mut vec![]).unwrap();
         assert!(matches!(source, Source::Provider { .. }));
         let s = set(&[("a", &[("role_arn", ARN_A), ("credential_source", "Nope")])]);
-        assert!(walk(&s, "a", "sess", "f").is_err());
+        assert!(walk(&s, "a", "sess", "f", &mut vec![]).is_err());
     }
 }

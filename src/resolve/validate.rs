@@ -129,6 +129,19 @@ pub fn duration(s: &str) -> Result<u32, Error> {
     Ok(secs as u32)
 }
 
+/// GetSessionToken's range for IAM users: 15 minutes to 36 hours.
+pub fn mfa_session_duration(s: &str) -> Result<u32, Error> {
+    let secs = parse_duration("MFA session duration", s)?;
+    if !(900..=129_600).contains(&secs) {
+        return Err(Error::bad(
+            "MFA session duration",
+            s,
+            format!("{secs} s is outside what STS allows, 900 s (15m) to 129600 s (36h)"),
+        ));
+    }
+    Ok(secs as u32)
+}
+
 pub fn timeout(s: &str) -> Result<Duration, Error> {
     match parse_duration("timeout", s)? {
         0 => Err(Error::bad("timeout", s, "must be at least 1 second")),

@@ -2,7 +2,8 @@
 //! works for the AWS CLI and SDKs.
 
 use crate::error::Error;
-use crate::session::{rfc3339, Session};
+use crate::session::Session;
+use crate::time::rfc3339;
 
 /// Fields in the order the AWS documentation shows them; strings escaped by serde_json.
 pub fn render(session: &Session) -> Result<String, Error> {

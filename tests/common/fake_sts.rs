@@ -98,6 +98,14 @@ impl FakeSts {
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }
+
+    /// The recorded requests of one action.
+    pub fn calls(&self, action: &str) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.action() == action)
+            .collect()
+    }
 }
 
 fn serve(stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Request>>) {
@@ -141,7 +149,12 @@ fn serve(stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Request>>) {
             r.push(req.clone());
             r.len() - 1
         };
-        let (status, content_type, body) = match handler(&req, count) {
+        let reply = if req.action() == "GetCallerIdentity" {
+            caller_identity(&req)
+        } else {
+            handler(&req, count)
+        };
+        let (status, content_type, body) = match reply {
             Reply::Hang => {
                 std::thread::sleep(Duration::from_secs(120));
                 return;
@@ -193,6 +206,25 @@ fn serve(stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Request>>) {
         {
             return;
         }
+    }
+}
+
+/// Who the caller is, from the access key that signed the request.
+fn caller_identity(req: &Request) -> Reply {
+    let key = req
+        .authorization
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').next())
+        .unwrap_or("unknown");
+    Reply::Raw {
+        status: 200,
+        content_type: "text/xml".into(),
+        body: format!(
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult><Arn>arn:aws:sts::123456789012:assumed-role/key/{}</Arn><UserId>AROAFAKE:{}</UserId><Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></GetCallerIdentityResponse>",
+            xml(key),
+            xml(key)
+        ),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod fake_sts;
 pub mod moto;
 pub mod pwsh;
 pub mod shells;
+pub mod tty;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -89,6 +90,7 @@ impl TestEnv {
         }
         c.current_dir(self.home());
         c.stdin(Stdio::null());
+        detach_from_terminal(&mut c);
         c
     }
 
@@ -162,4 +164,17 @@ pub fn require(program: &str, install: &str) {
         found,
         "{program} is not installed: {install} (scripts/test.sh installs it)"
     );
+}
+
+/// Runs the child in a new session, without a controlling terminal, so that no test can ever
+/// stop at a prompt on the terminal of whoever runs `cargo test`.
+pub fn detach_from_terminal(c: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        c.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
 }

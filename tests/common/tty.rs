@@ -1,0 +1,134 @@
+//! A real pseudo-terminal for prompts: tmux runs a command in a detached session, the test
+//! reads the screen and types, while the command's stdout and stderr go to files.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::TestEnv;
+
+pub struct Tmux {
+    socket: PathBuf,
+    dir: PathBuf,
+}
+
+impl Tmux {
+    /// Runs `args` (program first) in a tmux pane with `env`'s environment; stdout goes to
+    /// `out`, stderr to `err`, the exit code to `rc` in the test's HOME.
+    pub fn run(env: &TestEnv, args: &[&str]) -> Tmux {
+        super::require("tmux", "apt-get install tmux");
+        let dir = env.home().to_path_buf();
+        let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let vars: Vec<String> = env
+            .vars
+            .iter()
+            .map(|(k, v)| format!("{k}={}", q(v)))
+            .collect();
+        let cmd: Vec<String> = args.iter().map(|a| q(a)).collect();
+        // A trap (not an ignore, which the child would inherit) keeps this script alive
+        // through a Ctrl-C aimed at the command, so it can record the exit code.
+        let script = format!(
+            "trap true INT\nenv -i {} {} >{} 2>{}; echo $? >{}\n",
+            vars.join(" "),
+            cmd.join(" "),
+            q(&dir.join("out").display().to_string()),
+            q(&dir.join("err").display().to_string()),
+            q(&dir.join("rc.tmp").display().to_string()),
+        ) + &format!(
+            "mv {} {}\n",
+            q(&dir.join("rc.tmp").display().to_string()),
+            q(&dir.join("rc").display().to_string())
+        );
+        let script_path = env.write("tty-run.sh", &script);
+        let t = Tmux {
+            socket: dir.join("tmux.sock"),
+            dir,
+        };
+        let status = t
+            .tmux()
+            .args(["new-session", "-d", "-x", "200", "-y", "50", "sh"])
+            .arg(&script_path)
+            .status()
+            .expect("start tmux");
+        assert!(status.success(), "tmux new-session failed");
+        t
+    }
+
+    fn tmux(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.arg("-S").arg(&self.socket).env_remove("TMUX");
+        c
+    }
+
+    pub fn screen(&self) -> String {
+        let out = self
+            .tmux()
+            .args(["capture-pane", "-p"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text` `times` times.
+    pub fn wait_for(&self, text: &str, times: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if screen.matches(text).count() >= times {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never appeared; screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn type_line(&self, line: &str) {
+        let ok = self
+            .tmux()
+            .args(["send-keys", "-l", line])
+            .status()
+            .unwrap()
+            .success()
+            && self
+                .tmux()
+                .args(["send-keys", "Enter"])
+                .status()
+                .unwrap()
+                .success();
+        assert!(ok, "tmux send-keys failed");
+    }
+
+    pub fn send_key(&self, key: &str) {
+        assert!(self
+            .tmux()
+            .args(["send-keys", key])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    /// Waits for the command to end; returns (exit code, stdout, stderr).
+    pub fn finish(&self) -> (i32, String, String) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let rc = self.dir.join("rc");
+        while !rc.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "command never ended; screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let read = |n: &str| std::fs::read_to_string(self.dir.join(n)).unwrap_or_default();
+        (read("rc").trim().parse().unwrap(), read("out"), read("err"))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux().arg("kill-server").output();
+    }
+}
