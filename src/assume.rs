@@ -15,6 +15,7 @@ use aws_types::os_shim_internal::{Env, Fs};
 
 use crate::cache::{key, Cache};
 use crate::cli::AssumeArgs;
+use crate::credentials_file;
 use crate::error::{one_line, warn, Error};
 use crate::mfa;
 use crate::resolve::{self, Hop, Plan, Request, Source, DEFAULT_REGION};
@@ -29,7 +30,23 @@ const LOCK_WAIT: Duration = Duration::from_secs(90);
 
 /// Returns the text for stdout.
 pub fn run(args: &AssumeArgs, shell: Shell) -> Result<String, Error> {
-    let req = Request::from_args(args)?;
+    let req = Request::from_args(&args.opts)?;
+    if let Some(name) = &args.write_profile {
+        credentials_file::check_profile_name(name)?;
+        let session = assume(&req)?;
+        let path = credentials_file::write_profile(name, &session.credentials)?;
+        let until = session
+            .credentials
+            .expires
+            .map(|e| format!(", valid until {}", crate::time::rfc3339(e)))
+            .unwrap_or_default();
+        eprintln!(
+            "stsenv: wrote the credentials of {} to profile [{name}] in {}{until}; use them with `aws --profile {name} …`",
+            req.target_text,
+            path.display()
+        );
+        return Ok(String::new());
+    }
     let session = assume(&req)?;
     shell.render_session(&session)
 }

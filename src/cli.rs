@@ -24,6 +24,27 @@ pub struct Cli {
 pub enum Command {
     /// Assume a role and print the statements that export its credentials
     Assume(Box<AssumeArgs>),
+    /// Assume a role and run a command with its credentials in the environment
+    Exec(Box<ExecArgs>),
+    /// Print the statements that unset every variable `assume` sets
+    Clear {
+        /// Output syntax [default: detected, as for assume]
+        #[arg(short = 's', long, value_enum)]
+        shell: Option<Shell>,
+    },
+    /// Show who the current credentials belong to (GetCallerIdentity)
+    Whoami(WhoamiArgs),
+    /// Print the shell functions for your rc file: assume, unassume, stsenv_prompt
+    #[command(
+        after_help = "bash:       eval \"$(stsenv init bash)\"        (in ~/.bashrc)\n\
+zsh:        eval \"$(stsenv init zsh)\"         (in ~/.zshrc)\n\
+fish:       stsenv init fish | source           (in ~/.config/fish/config.fish)\n\
+PowerShell: Invoke-Expression (& stsenv init powershell | Out-String)   (in $PROFILE)"
+    )]
+    Init {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
     /// Show or remove cached credentials (shared with the AWS CLI's ~/.aws/cli/cache)
     Cache {
         #[command(subcommand)]
@@ -47,11 +68,53 @@ pub enum CacheAction {
 #[command(name = "stsenv assume", no_binary_name = true)]
 pub struct AssumeOnly {
     #[command(flatten)]
-    pub args: AssumeArgs,
+    pub opts: AssumeOptions,
 }
 
 #[derive(Debug, Args)]
 pub struct AssumeArgs {
+    #[command(flatten)]
+    pub opts: AssumeOptions,
+
+    /// Write the credentials into the shared credentials file as profile NAME (replacing only
+    /// that section) instead of printing them
+    #[arg(long, value_name = "NAME")]
+    pub write_profile: Option<String>,
+
+    /// Output syntax. Without it, stsenv looks at the process that runs it (its parent) and
+    /// uses that shell if it knows it; otherwise the basename of $SHELL; otherwise sh.
+    #[arg(short = 's', long, value_enum)]
+    pub shell: Option<Shell>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub opts: AssumeOptions,
+
+    /// The command to run, after `--`
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// Ask as this profile (assumed as `stsenv assume` would) instead of the current credentials
+    #[arg(short = 'p', long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+
+    /// STS endpoint URL [default: as the AWS CLI resolves it]
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+/// Everything that says what to assume and how; shared by `assume` and `exec`.
+#[derive(Debug, Args)]
+pub struct AssumeOptions {
     /// A role ARN (arn:aws:iam::123456789012:role/name) or a profile name from ~/.aws/config
     pub target: String,
 
@@ -118,9 +181,4 @@ pub struct AssumeArgs {
     /// Ignore cached credentials and cache the new ones
     #[arg(long)]
     pub refresh: bool,
-
-    /// Output syntax. Without it, stsenv looks at the process that runs it (its parent) and
-    /// uses that shell if it knows it; otherwise the basename of $SHELL; otherwise sh.
-    #[arg(short = 's', long, value_enum)]
-    pub shell: Option<Shell>,
 }

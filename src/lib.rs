@@ -5,7 +5,10 @@
 pub mod assume;
 pub mod cache;
 pub mod cli;
+pub mod credentials_file;
 pub mod error;
+pub mod exec;
+pub mod init;
 pub mod mfa;
 pub mod resolve;
 pub mod session;
@@ -13,3 +16,4 @@ pub mod shell;
 pub mod source;
 pub mod sts;
 pub mod time;
+pub mod whoami;

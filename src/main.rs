@@ -6,11 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 
-use stsenv::assume;
 use stsenv::cache;
 use stsenv::cli::{CacheAction, Cli, Command};
 use stsenv::error::Error;
 use stsenv::shell::{self, Shell};
+use stsenv::{assume, exec, init, session, whoami};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -33,6 +33,30 @@ fn main() -> ExitCode {
                 Err(e) => fail(shell, &e),
             }
         }
+        Command::Exec(args) => match exec::run(&args) {
+            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            Err(e) => report(&e),
+        },
+        Command::Clear { shell } => {
+            let shell = shell.unwrap_or_else(shell::detect);
+            match shell.syntax() {
+                Some(syntax) => match shell::render(syntax, &session::clear()) {
+                    Ok(text) => print_stdout(&text),
+                    Err(e) => fail(shell, &e),
+                },
+                None => report(&Error::Usage(
+                    "`stsenv clear` has nothing to print as json".into(),
+                )),
+            }
+        }
+        Command::Whoami(args) => match whoami::run(&args) {
+            Ok(text) => print_stdout(&text),
+            Err(e) => report(&e),
+        },
+        Command::Init { shell } => match init::script(shell) {
+            Ok(text) => print_stdout(&text),
+            Err(e) => fail(shell, &e),
+        },
         Command::Cache { action } => {
             let result = match action {
                 CacheAction::List => cache::report::list().inspect(|table| {
@@ -49,13 +73,16 @@ fn main() -> ExitCode {
             };
             match result {
                 Ok(text) => print_stdout(&text),
-                Err(e) => {
-                    eprintln!("stsenv: {e}");
-                    ExitCode::from(1)
-                }
+                Err(e) => report(&e),
             }
         }
     }
+}
+
+/// A failure of a command whose stdout is not eval'd.
+fn report(err: &Error) -> ExitCode {
+    eprintln!("stsenv: {err}");
+    ExitCode::from(1)
 }
 
 fn fail(shell: Shell, err: &Error) -> ExitCode {

@@ -42,6 +42,24 @@ pub struct Session {
 /// Stale values of these make other tools pick another identity than the one just assumed.
 pub const ALWAYS_UNSET: [&str; 3] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN"];
 
+/// Every variable `assume` may set: what `stsenv clear` and `unassume` remove.
+pub const SET_BY_ASSUME: [&str; 9] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "STSENV_PROFILE",
+    "STSENV_ROLE_ARN",
+    "STSENV_EXPIRES",
+];
+
+/// The change that undoes an assume.
+pub fn clear() -> EnvChange {
+    SET_BY_ASSUME.iter().map(|n| (*n, None)).collect()
+}
+
 /// An ordered list of changes: `None` means unset. The order is fixed so output is
 /// deterministic.
 pub type EnvChange = Vec<(&'static str, Option<String>)>;

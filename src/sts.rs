@@ -115,6 +115,33 @@ impl Sts {
         self.credentials(resp.credentials(), "GetSessionToken", serial)
     }
 
+    /// Who `creds` belong to: (account, ARN, user id).
+    pub async fn caller_identity(
+        &self,
+        creds: &Credentials,
+        source_label: &str,
+    ) -> Result<(String, String, String), Error> {
+        let resp = self
+            .client(creds)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                self.explain(
+                    e,
+                    "GetCallerIdentity",
+                    "the current credentials",
+                    None,
+                    source_label,
+                )
+            })?;
+        Ok((
+            resp.account().unwrap_or_default().to_string(),
+            resp.arn().unwrap_or_default().to_string(),
+            resp.user_id().unwrap_or_default().to_string(),
+        ))
+    }
+
     /// `source_label` names the credentials used, for messages: "of profile 'dev'". Returns
     /// the credentials and the assumed-role ARN.
     pub async fn assume_role(

@@ -72,7 +72,7 @@ pub fn clear(target: Option<&str>) -> Result<String, Error> {
         Some(t) => {
             let args = AssumeOnly::try_parse_from([t])
                 .map_err(|e| Error::Usage(e.to_string()))?
-                .args;
+                .opts;
             let req = Request::from_args(&args)?;
             let profiles = load_profiles()?;
             let plan = resolve::plan(&req, &profiles, &config_files(), &|k| std::env::var(k).ok())?;

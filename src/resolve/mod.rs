@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_config::profile::ProfileSet;
 
 pub use crate::cache::Mode as CacheMode;
-use crate::cli::AssumeArgs;
+use crate::cli::AssumeOptions;
 use crate::error::Error;
 
 /// Where the credentials for the first hop come from.
@@ -115,7 +115,7 @@ pub struct Request {
 }
 
 impl Request {
-    pub fn from_args(a: &AssumeArgs) -> Result<Request, Error> {
+    pub fn from_args(a: &AssumeOptions) -> Result<Request, Error> {
         let target = if a.target.starts_with("arn:") {
             validate::role_arn(&a.target)?;
             Target::RoleArn(a.target.clone())

@@ -6,6 +6,10 @@ use super::Syntax;
 pub struct Dotenv;
 
 impl Syntax for Dotenv {
+    fn quote(&self, value: &str) -> String {
+        value.to_string()
+    }
+
     fn set(&self, name: &str, value: &str) -> Result<String, &'static str> {
         if value.contains(['\n', '\r']) {
             return Err("dotenv has no quoting and the value contains a line break");

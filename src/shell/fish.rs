@@ -5,6 +5,10 @@ use super::Syntax;
 pub struct Fish;
 
 impl Syntax for Fish {
+    fn quote(&self, value: &str) -> String {
+        quote(value)
+    }
+
     fn set(&self, name: &str, value: &str) -> Result<String, &'static str> {
         Ok(format!("set -gx {name} {};", quote(value)))
     }

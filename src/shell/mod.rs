@@ -32,6 +32,8 @@ pub enum Shell {
 
 /// How one shell writes "set this variable" and "unset that one".
 pub trait Syntax {
+    /// `value` as one literal word (or string) of this syntax.
+    fn quote(&self, value: &str) -> String;
     /// A statement that sets `name` to exactly `value`, or why that can't be written.
     fn set(&self, name: &str, value: &str) -> Result<String, &'static str>;
     /// A statement that unsets `name`; `None` where the format can't express it.
@@ -50,6 +52,17 @@ impl Shell {
             Shell::Powershell => Some(&pwsh::Pwsh),
             Shell::Dotenv => Some(&dotenv::Dotenv),
             Shell::Json => None,
+        }
+    }
+
+    /// The script `stsenv init` prints, with `@STSENV@` still to fill in.
+    pub fn hook(self) -> Option<&'static str> {
+        match self {
+            Shell::Bash => Some(include_str!("../../shell/hook.bash")),
+            Shell::Zsh => Some(include_str!("../../shell/hook.zsh")),
+            Shell::Fish => Some(include_str!("../../shell/hook.fish")),
+            Shell::Powershell => Some(include_str!("../../shell/hook.ps1")),
+            Shell::Sh | Shell::Dotenv | Shell::Json => None,
         }
     }
 

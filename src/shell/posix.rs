@@ -5,6 +5,10 @@ use super::Syntax;
 pub struct Posix;
 
 impl Syntax for Posix {
+    fn quote(&self, value: &str) -> String {
+        quote(value)
+    }
+
     // The trailing `;` keeps `eval $(stsenv …)` working unquoted, where the shell joins all
     // lines into one.
     fn set(&self, name: &str, value: &str) -> Result<String, &'static str> {

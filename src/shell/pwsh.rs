@@ -8,6 +8,10 @@ pub struct Pwsh;
 pub const SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
 
 impl Syntax for Pwsh {
+    fn quote(&self, value: &str) -> String {
+        quote(value)
+    }
+
     fn set(&self, name: &str, value: &str) -> Result<String, &'static str> {
         Ok(format!("$Env:{name} = {}", quote(value)))
     }

@@ -72,3 +72,25 @@ pub fn apply(script: &str, env: &mut BTreeMap<String, Option<String>>) {
         );
     }
 }
+
+/// Parses one verbatim string at the start of `s`; returns its value and the rest of `s`.
+pub fn verbatim(s: &str) -> (String, &str) {
+    let mut chars = s.char_indices().peekable();
+    let (_, first) = chars.next().expect("a string");
+    assert!(QUOTES.contains(&first), "not a verbatim string: {s:?}");
+    let mut value = String::new();
+    while let Some((i, c)) = chars.next() {
+        if QUOTES.contains(&c) {
+            match chars.peek() {
+                Some((_, n)) if QUOTES.contains(n) => {
+                    value.push(*n);
+                    chars.next();
+                }
+                _ => return (value, &s[i + c.len_utf8()..]),
+            }
+        } else {
+            value.push(c);
+        }
+    }
+    panic!("unterminated string: {s:?}");
+}

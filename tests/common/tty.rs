@@ -54,6 +54,34 @@ impl Tmux {
         t
     }
 
+    /// An interactive program (a shell) in a tmux pane, with `env`'s environment; the test
+    /// reads its screen and types into it.
+    pub fn interactive(env: &TestEnv, args: &[&str]) -> Tmux {
+        super::require("tmux", "apt-get install tmux");
+        let dir = env.home().to_path_buf();
+        let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
+        let vars: Vec<String> = env
+            .vars
+            .iter()
+            .map(|(k, v)| format!("{k}={}", q(v)))
+            .collect();
+        let cmd: Vec<String> = args.iter().map(|a| q(a)).collect();
+        let script = format!("exec env -i {} {}\n", vars.join(" "), cmd.join(" "));
+        let script_path = env.write("tty-shell.sh", &script);
+        let t = Tmux {
+            socket: dir.join("tmux.sock"),
+            dir,
+        };
+        let status = t
+            .tmux()
+            .args(["new-session", "-d", "-x", "200", "-y", "50", "sh"])
+            .arg(&script_path)
+            .status()
+            .expect("start tmux");
+        assert!(status.success(), "tmux new-session failed");
+        t
+    }
+
     fn tmux(&self) -> Command {
         let mut c = Command::new("tmux");
         c.arg("-S").arg(&self.socket).env_remove("TMUX");

@@ -1,0 +1,80 @@
+# stsenv for bash: put `eval "$(stsenv init bash)"` in ~/.bashrc.
+# Defines assume, unassume and stsenv_prompt, and warns before the prompt when the
+# credentials are about to expire. Safe to load twice; works under set -u and set -e.
+
+assume() {
+    local __stsenv_out __stsenv_rc=0
+    if __stsenv_out=$(@STSENV@ assume --shell bash "$@"); then
+        eval "$__stsenv_out" || __stsenv_rc=$?
+    else
+        __stsenv_rc=$?
+    fi
+    return "$__stsenv_rc"
+}
+
+unassume() {
+    unset @VARS@
+}
+
+# Current Unix time in __stsenv_t without starting a process where bash can (5.0: EPOCHSECONDS,
+# 4.2: printf %(%s)T).
+__stsenv_now() {
+    if [ -n "${EPOCHSECONDS:-}" ]; then
+        __stsenv_t=$EPOCHSECONDS
+    elif [ "${BASH_VERSINFO[0]:-0}" -ge 5 ] || { [ "${BASH_VERSINFO[0]:-0}" -eq 4 ] && [ "${BASH_VERSINFO[1]:-0}" -ge 2 ]; }; then
+        printf -v __stsenv_t '%(%s)T' -1
+    else
+        __stsenv_t=$(date +%s)
+    fi
+}
+
+# Seconds left in __stsenv_left; fails when there is no stsenv session with an expiry. The
+# values are checked to be digits before any arithmetic sees them.
+__stsenv_left() {
+    case ${STSENV_EXPIRES:-x} in *[!0-9]*) return 1 ;; esac
+    __stsenv_now
+    __stsenv_left=$((STSENV_EXPIRES - __stsenv_t))
+}
+
+# Prints "prod-admin 42m", "prod-admin 1h05m", "prod-admin expired", or nothing.
+stsenv_prompt() {
+    [ -n "${STSENV_PROFILE:-}" ] || return 0
+    if ! __stsenv_left; then
+        printf '%s' "$STSENV_PROFILE"
+    elif [ "$__stsenv_left" -le 0 ]; then
+        printf '%s expired' "$STSENV_PROFILE"
+    elif [ "$__stsenv_left" -lt 3600 ]; then
+        printf '%s %dm' "$STSENV_PROFILE" $((__stsenv_left / 60))
+    else
+        printf '%s %dh%02dm' "$STSENV_PROFILE" $((__stsenv_left / 3600)) $((__stsenv_left % 3600 / 60))
+    fi
+}
+
+__stsenv_precmd() {
+    local __stsenv_status=$? __stsenv_warn=${STSENV_WARN_MINUTES:-5}
+    case $__stsenv_warn in '' | *[!0-9]*) __stsenv_warn=5 ;; esac
+    if [ -n "${STSENV_PROFILE:-}" ] && __stsenv_left && [ "$__stsenv_left" -le $((__stsenv_warn * 60)) ]; then
+        if [ "${STSENV_AUTO_REFRESH:-}" = 1 ] && [ "${__stsenv_refreshed:-}" != "$STSENV_EXPIRES" ]; then
+            __stsenv_refreshed=$STSENV_EXPIRES
+            if assume "$STSENV_PROFILE"; then
+                printf 'stsenv: refreshed the credentials of %s\n' "$STSENV_PROFILE" >&2
+                return "$__stsenv_status"
+            fi
+        fi
+        if [ "$__stsenv_left" -le 0 ]; then
+            if [ "${__stsenv_warned_expired:-}" != "$STSENV_EXPIRES" ]; then
+                __stsenv_warned_expired=$STSENV_EXPIRES
+                printf 'stsenv: the credentials of %s have expired; run: assume %s\n' "$STSENV_PROFILE" "$STSENV_PROFILE" >&2
+            fi
+        elif [ "${__stsenv_warned_soon:-}" != "$STSENV_EXPIRES" ]; then
+            __stsenv_warned_soon=$STSENV_EXPIRES
+            printf 'stsenv: the credentials of %s expire in %d min; run: assume %s\n' "$STSENV_PROFILE" $(((__stsenv_left + 59) / 60)) "$STSENV_PROFILE" >&2
+        fi
+    fi
+    return "$__stsenv_status"
+}
+
+case ";${PROMPT_COMMAND[*]:-};" in
+*";__stsenv_precmd;"*) ;;
+*) PROMPT_COMMAND="__stsenv_precmd${PROMPT_COMMAND:+;$PROMPT_COMMAND}" ;;
+esac

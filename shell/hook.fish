@@ -1,0 +1,62 @@
+# stsenv for fish: put `stsenv init fish | source` in ~/.config/fish/config.fish.
+# Defines assume, unassume and stsenv_prompt, and warns before the prompt when the
+# credentials are about to expire. Safe to load twice.
+
+function assume --description 'Assume an AWS role in this shell (stsenv)'
+    # On failure stsenv prints only `false`, so nothing is changed.
+    @STSENV@ assume --shell fish $argv | source
+    set -l st $pipestatus
+    if test $st[1] -ne 0
+        return $st[1]
+    end
+    return $st[2]
+end
+
+function unassume --description 'Remove what assume set (stsenv)'
+    set -e @VARS@
+    return 0
+end
+
+function __stsenv_left
+    string match -qr '^[0-9]+$' -- "$STSENV_EXPIRES"; or return 1
+    math $STSENV_EXPIRES - (date +%s)
+end
+
+function stsenv_prompt --description 'Prints the stsenv session and its time left'
+    set -q STSENV_PROFILE; or return 0
+    set -l left (__stsenv_left); or begin
+        printf '%s' $STSENV_PROFILE
+        return 0
+    end
+    if test $left -le 0
+        printf '%s expired' $STSENV_PROFILE
+    else if test $left -lt 3600
+        printf '%s %dm' $STSENV_PROFILE (math --scale=0 $left / 60)
+    else
+        printf '%s %dh%02dm' $STSENV_PROFILE (math --scale=0 $left / 3600) (math --scale=0 $left % 3600 / 60)
+    end
+end
+
+function __stsenv_precmd --on-event fish_prompt
+    set -q STSENV_PROFILE; or return
+    set -l warn 5
+    string match -qr '^[0-9]+$' -- "$STSENV_WARN_MINUTES"; and set warn $STSENV_WARN_MINUTES
+    set -l left (__stsenv_left); or return
+    test $left -le (math $warn \* 60); or return
+    if test "$STSENV_AUTO_REFRESH" = 1; and test "$__stsenv_refreshed" != "$STSENV_EXPIRES"
+        set -g __stsenv_refreshed $STSENV_EXPIRES
+        if assume $STSENV_PROFILE
+            printf 'stsenv: refreshed the credentials of %s\n' $STSENV_PROFILE >&2
+            return
+        end
+    end
+    if test $left -le 0
+        if test "$__stsenv_warned_expired" != "$STSENV_EXPIRES"
+            set -g __stsenv_warned_expired $STSENV_EXPIRES
+            printf 'stsenv: the credentials of %s have expired; run: assume %s\n' $STSENV_PROFILE $STSENV_PROFILE >&2
+        end
+    else if test "$__stsenv_warned_soon" != "$STSENV_EXPIRES"
+        set -g __stsenv_warned_soon $STSENV_EXPIRES
+        printf 'stsenv: the credentials of %s expire in %d min; run: assume %s\n' $STSENV_PROFILE (math --scale=0 "($left + 59) / 60") $STSENV_PROFILE >&2
+    end
+end

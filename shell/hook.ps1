@@ -1,0 +1,69 @@
+# stsenv for PowerShell: put `Invoke-Expression (& stsenv init powershell | Out-String)` in $PROFILE.
+# Defines assume, unassume and stsenv_prompt, and warns before the prompt when the
+# credentials are about to expire. Safe to load twice.
+
+$global:__stsenv_exe = @STSENV@
+
+function global:assume {
+    $out = & $global:__stsenv_exe assume --shell powershell @args | Out-String
+    $rc = $LASTEXITCODE
+    # On failure nothing is applied; the environment stays as it was.
+    if ($rc -eq 0) { Invoke-Expression $out }
+    $global:LASTEXITCODE = $rc
+}
+
+function global:unassume {
+    foreach ($name in @(@VARS_PS@)) {
+        Remove-Item "Env:$name" -ErrorAction SilentlyContinue
+    }
+}
+
+function global:__stsenv_left {
+    if ("$env:STSENV_EXPIRES" -notmatch '^[0-9]+$') { return $null }
+    return [int64]$env:STSENV_EXPIRES - [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()
+}
+
+function global:stsenv_prompt {
+    if (-not $env:STSENV_PROFILE) { return '' }
+    $left = __stsenv_left
+    if ($null -eq $left) { return $env:STSENV_PROFILE }
+    if ($left -le 0) { return "$env:STSENV_PROFILE expired" }
+    if ($left -lt 3600) { return '{0} {1}m' -f $env:STSENV_PROFILE, [math]::Floor($left / 60) }
+    return '{0} {1}h{2:D2}m' -f $env:STSENV_PROFILE, [math]::Floor($left / 3600), [int][math]::Floor(($left % 3600) / 60)
+}
+
+function global:__stsenv_precmd {
+    if (-not $env:STSENV_PROFILE) { return }
+    $left = __stsenv_left
+    if ($null -eq $left) { return }
+    $warn = 5
+    if ("$env:STSENV_WARN_MINUTES" -match '^[0-9]+$') { $warn = [int]$env:STSENV_WARN_MINUTES }
+    if ($left -gt $warn * 60) { return }
+    if ($env:STSENV_AUTO_REFRESH -eq '1' -and $global:__stsenv_refreshed -ne $env:STSENV_EXPIRES) {
+        $global:__stsenv_refreshed = $env:STSENV_EXPIRES
+        assume $env:STSENV_PROFILE
+        if ($LASTEXITCODE -eq 0) {
+            [Console]::Error.WriteLine("stsenv: refreshed the credentials of $env:STSENV_PROFILE")
+            return
+        }
+    }
+    if ($left -le 0) {
+        if ($global:__stsenv_warned_expired -ne $env:STSENV_EXPIRES) {
+            $global:__stsenv_warned_expired = $env:STSENV_EXPIRES
+            [Console]::Error.WriteLine("stsenv: the credentials of $env:STSENV_PROFILE have expired; run: assume $env:STSENV_PROFILE")
+        }
+    } elseif ($global:__stsenv_warned_soon -ne $env:STSENV_EXPIRES) {
+        $global:__stsenv_warned_soon = $env:STSENV_EXPIRES
+        $min = [math]::Ceiling($left / 60)
+        [Console]::Error.WriteLine("stsenv: the credentials of $env:STSENV_PROFILE expire in $min min; run: assume $env:STSENV_PROFILE")
+    }
+}
+
+if (-not $global:__stsenv_prompt_wrapped) {
+    $global:__stsenv_prompt_wrapped = $true
+    $global:__stsenv_inner_prompt = $function:prompt
+    function global:prompt {
+        __stsenv_precmd
+        & $global:__stsenv_inner_prompt
+    }
+}

@@ -1,0 +1,39 @@
+//! `stsenv exec <TARGET> -- <cmd>`: the credentials go straight into the command's
+//! environment, with the same variables set and unset as `assume`. On Unix stsenv replaces
+//! itself with the command, so its exit status and signals are the command's own.
+
+use std::process::Command;
+
+use crate::assume;
+use crate::cli::ExecArgs;
+use crate::error::Error;
+use crate::resolve::Request;
+
+/// Returns only on failure (on Unix) or with the command's exit code (elsewhere).
+pub fn run(args: &ExecArgs) -> Result<i32, Error> {
+    let req = Request::from_args(&args.opts)?;
+    let session = assume::assume(&req)?;
+    let (program, rest) = args
+        .command
+        .split_first()
+        .ok_or_else(|| Error::Usage("give the command to run after `--`".into()))?;
+    let mut cmd = Command::new(program);
+    cmd.args(rest);
+    for (name, value) in session.env() {
+        match value {
+            Some(v) => cmd.env(name, v),
+            None => cmd.env_remove(name),
+        };
+    }
+    let cannot = |e: std::io::Error| Error::Usage(format!("cannot run {program}: {e}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        Err(cannot(cmd.exec()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd.status().map_err(cannot)?;
+        Ok(status.code().unwrap_or(1))
+    }
+}

@@ -1,0 +1,27 @@
+//! `stsenv init <shell>`: the hook script from `shell/`, with the path of this binary quoted
+//! for that shell (so a path with spaces or quotes still works).
+
+use crate::error::Error;
+use crate::session::SET_BY_ASSUME;
+use crate::shell::Shell;
+
+pub fn script(shell: Shell) -> Result<String, Error> {
+    let (Some(hook), Some(syntax)) = (shell.hook(), shell.syntax()) else {
+        return Err(Error::Usage(
+            "`stsenv init` supports bash, zsh, fish and powershell".into(),
+        ));
+    };
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Usage(format!("cannot find the stsenv binary's path: {e}")))?;
+    let exe = exe.to_str().ok_or_else(|| {
+        Error::Usage(format!(
+            "the stsenv binary's path {} is not UTF-8; install it elsewhere",
+            exe.display()
+        ))
+    })?;
+    let ps_names: Vec<String> = SET_BY_ASSUME.iter().map(|n| format!("'{n}'")).collect();
+    Ok(hook
+        .replace("@STSENV@", &syntax.quote(exe))
+        .replace("@VARS_PS@", &ps_names.join(", "))
+        .replace("@VARS@", &SET_BY_ASSUME.join(" ")))
+}

@@ -1,0 +1,124 @@
+//! `stsenv whoami`: GetCallerIdentity with the current credentials (or a profile's), plus the
+//! stsenv session's name and time left.
+
+use std::time::Duration;
+
+use aws_config::provider_config::ProviderConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_sts::config::Region;
+use serde_json::json;
+
+use crate::assume::{self, load_profiles};
+use crate::cli::{AssumeOnly, WhoamiArgs};
+use crate::error::Error;
+use crate::resolve::{validate, Request, Source, DEFAULT_REGION};
+use crate::source;
+use crate::sts::{self, Sts};
+use crate::time;
+
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
+    if let Some(url) = &args.endpoint_url {
+        validate::endpoint_url(url)?;
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let profiles = load_profiles()?;
+    let rt = runtime()?;
+    let (creds, profile, label) = match &args.profile {
+        Some(p) => {
+            use clap::Parser;
+            let opts = AssumeOnly::try_parse_from([p.as_str()])
+                .map_err(|e| Error::Usage(e.to_string()))?
+                .opts;
+            let session = assume::assume(&Request::from_args(&opts)?)?;
+            (
+                session.credentials,
+                Some(p.clone()),
+                format!("of profile '{p}'"),
+            )
+        }
+        None => {
+            let config = provider_config(&region(&env, &profiles, None));
+            let creds = rt.block_on(source::credentials(
+                &Source::DefaultChain,
+                &profiles,
+                &config,
+            ))?;
+            // The variables of an stsenv session describe these credentials only if they are
+            // the ones in the environment.
+            let ours = env("AWS_ACCESS_KEY_ID").as_deref() == Some(creds.access_key_id.as_str());
+            let profile = env("STSENV_PROFILE").filter(|_| ours);
+            (creds, profile, Source::DefaultChain.label())
+        }
+    };
+    let region = region(&env, &profiles, args.profile.as_deref());
+    let (account, arn, user_id) = rt.block_on(async {
+        let sts = Sts::new(
+            &region,
+            args.endpoint_url.as_deref(),
+            args.profile.as_deref(),
+            TIMEOUT,
+            sts::http_client(),
+        )
+        .await;
+        sts.caller_identity(&creds, &label).await
+    })?;
+    let expires = creds.expires.or_else(|| {
+        profile.as_ref()?;
+        env("STSENV_EXPIRES")?.parse().ok()
+    });
+    let left = expires.map(|e| e - time::now());
+    if args.json {
+        let doc = json!({
+            "Account": account,
+            "Arn": arn,
+            "UserId": user_id,
+            "Profile": profile,
+            "Expiration": expires.map(time::rfc3339),
+            "SecondsLeft": left,
+        });
+        return Ok(format!("{doc}\n"));
+    }
+    let mut out = format!("Account  {account}\nArn      {arn}\nUserId   {user_id}\n");
+    if let Some(p) = profile {
+        let when = match left {
+            Some(l) if l <= 0 => ", expired".to_string(),
+            Some(l) if l < 3600 => format!(", {}m left", l / 60),
+            Some(l) => format!(", {}h{:02}m left", l / 3600, l % 3600 / 60),
+            None => String::new(),
+        };
+        out.push_str(&format!("Profile  {p} (stsenv{when})\n"));
+    }
+    Ok(out)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
+}
+
+fn provider_config(region: &str) -> ProviderConfig {
+    ProviderConfig::without_region()
+        .with_region(Some(Region::new(region.to_string())))
+        .with_http_client(sts::http_client())
+        .with_timeout_config(sts::timeouts(TIMEOUT))
+        .with_behavior_version(Some(BehaviorVersion::latest()))
+}
+
+fn region(
+    env: &dyn Fn(&str) -> Option<String>,
+    profiles: &aws_config::profile::ProfileSet,
+    profile: Option<&str>,
+) -> String {
+    env("AWS_REGION")
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .or_else(|| {
+            let name = profile.map(String::from).or_else(|| env("AWS_PROFILE"));
+            let p = profiles.get_profile(name.as_deref().unwrap_or("default"))?;
+            p.get("region").map(String::from)
+        })
+        .unwrap_or_else(|| DEFAULT_REGION.to_string())
+}
