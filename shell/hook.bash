@@ -78,3 +78,12 @@ case ";${PROMPT_COMMAND[*]:-};" in
 *";__stsenv_precmd;"*) ;;
 *) PROMPT_COMMAND="__stsenv_precmd${PROMPT_COMMAND:+;$PROMPT_COMMAND}" ;;
 esac
+
+# Tab completion for stsenv, and for assume exactly as for `stsenv assume`.
+@COMPLETION@
+__stsenv_complete_assume() {
+    local COMP_WORDS=(stsenv assume "${COMP_WORDS[@]:1}")
+    local COMP_CWORD=$((COMP_CWORD + 1))
+    _clap_complete_stsenv stsenv "$2" "$3"
+}
+complete -o nospace -o bashdefault -F __stsenv_complete_assume assume

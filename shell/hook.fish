@@ -60,3 +60,10 @@ function __stsenv_precmd --on-event fish_prompt
         printf 'stsenv: the credentials of %s expire in %d min; run: assume %s\n' $STSENV_PROFILE (math --scale=0 "($left + 59) / 60") $STSENV_PROFILE >&2
     end
 end
+
+# Tab completion for stsenv, and for assume exactly as for `stsenv assume`.
+@COMPLETION@
+function __stsenv_complete_assume
+    STSENV_COMPLETE=fish @STSENV@ -- stsenv assume (commandline --current-process --tokenize --cut-at-cursor)[2..] (commandline --current-token)
+end
+complete --keep-order --exclusive --command assume --arguments '(__stsenv_complete_assume)'

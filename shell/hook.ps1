@@ -67,3 +67,21 @@ if (-not $global:__stsenv_prompt_wrapped) {
         & $global:__stsenv_inner_prompt
     }
 }
+
+# Tab completion for stsenv, and for assume exactly as for `stsenv assume`.
+@COMPLETION@
+Register-ArgumentCompleter -Native -CommandName assume -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+    $text = $commandAst.Extent.Text
+    $line = $text.Substring(0, [math]::Min($cursorPosition, $text.Length)) -replace '^\s*assume', ''
+    if ($wordToComplete -eq '') { $line += " ''" }
+    $prev = $env:STSENV_COMPLETE
+    $env:STSENV_COMPLETE = 'powershell'
+    $results = Invoke-Expression "& `$global:__stsenv_exe -- stsenv assume $line"
+    if ($null -eq $prev) { Remove-Item Env:STSENV_COMPLETE } else { $env:STSENV_COMPLETE = $prev }
+    $results | ForEach-Object {
+        $split = $_.Split("`t")
+        $help = if ($split.Length -eq 2) { $split[1] } else { $split[0] }
+        [System.Management.Automation.CompletionResult]::new($split[0], $split[0], 'ParameterValue', $help)
+    }
+}

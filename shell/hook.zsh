@@ -67,3 +67,15 @@ __stsenv_precmd() {
 
 autoload -Uz add-zsh-hook
 add-zsh-hook precmd __stsenv_precmd
+
+# Tab completion for stsenv, and for assume exactly as for `stsenv assume` (needs compinit
+# to have run first, as for every completion).
+if (( $+functions[compdef] )); then
+@COMPLETION@
+    __stsenv_complete_assume() {
+        words=(stsenv "${words[@]}")
+        (( CURRENT++ ))
+        _clap_dynamic_completer_stsenv
+    }
+    compdef __stsenv_complete_assume assume
+fi

@@ -1,7 +1,9 @@
 //! Command-line interface: the public contract of flags and subcommands.
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::ArgValueCandidates;
 
+use crate::complete::{profile_candidates, CompletionShell};
 use crate::shell::Shell;
 
 #[derive(Debug, Parser)]
@@ -45,6 +47,27 @@ PowerShell: Invoke-Expression (& stsenv init powershell | Out-String)   (in $PRO
         #[arg(value_enum)]
         shell: Shell,
     },
+    /// List the profiles in ~/.aws/config and ~/.aws/credentials
+    Profiles {
+        /// Print JSON
+        #[arg(long, conflicts_with = "names")]
+        json: bool,
+        /// Print only the names, one per line
+        #[arg(long)]
+        names: bool,
+    },
+    /// Print a tab-completion script (profile names complete live from your config)
+    #[command(
+        after_help = "bash:       stsenv completions bash > ~/.local/share/bash-completion/completions/stsenv\n\
+zsh:        stsenv completions zsh > \"${fpath[1]}/_stsenv\"\n\
+fish:       stsenv completions fish > ~/.config/fish/completions/stsenv.fish\n\
+PowerShell: stsenv completions powershell | Out-String | Invoke-Expression   (in $PROFILE)\n\
+elvish:     eval (stsenv completions elvish | slurp)   (in rc.elv)"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
     /// Show or remove cached credentials (shared with the AWS CLI's ~/.aws/cli/cache)
     Cache {
         #[command(subcommand)]
@@ -59,6 +82,7 @@ pub enum CacheAction {
     /// Remove cached credentials: all of them, or those of one role ARN or profile
     Clear {
         /// A role ARN or profile name, as given to `stsenv assume`
+        #[arg(add = ArgValueCandidates::new(profile_candidates))]
         target: Option<String>,
     },
 }
@@ -100,7 +124,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {
     /// Ask as this profile (assumed as `stsenv assume` would) instead of the current credentials
-    #[arg(short = 'p', long, value_name = "NAME")]
+    #[arg(short = 'p', long, value_name = "NAME", add = ArgValueCandidates::new(profile_candidates))]
     pub profile: Option<String>,
 
     /// Print JSON
@@ -116,10 +140,11 @@ pub struct WhoamiArgs {
 #[derive(Debug, Args)]
 pub struct AssumeOptions {
     /// A role ARN (arn:aws:iam::123456789012:role/name) or a profile name from ~/.aws/config
+    #[arg(add = ArgValueCandidates::new(profile_candidates))]
     pub target: String,
 
     /// Profile whose credentials assume the role ARN (default: the standard AWS credential chain)
-    #[arg(short = 'p', long, value_name = "NAME")]
+    #[arg(short = 'p', long, value_name = "NAME", add = ArgValueCandidates::new(profile_candidates))]
     pub profile: Option<String>,
 
     /// Role session name [default: stsenv-<local user>]

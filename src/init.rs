@@ -1,6 +1,7 @@
 //! `stsenv init <shell>`: the hook script from `shell/`, with the path of this binary quoted
 //! for that shell (so a path with spaces or quotes still works).
 
+use crate::complete::{registration, CompletionShell};
 use crate::error::Error;
 use crate::session::SET_BY_ASSUME;
 use crate::shell::Shell;
@@ -20,8 +21,19 @@ pub fn script(shell: Shell) -> Result<String, Error> {
         ))
     })?;
     let ps_names: Vec<String> = SET_BY_ASSUME.iter().map(|n| format!("'{n}'")).collect();
-    Ok(hook
-        .replace("@STSENV@", &syntax.quote(exe))
-        .replace("@VARS_PS@", &ps_names.join(", "))
-        .replace("@VARS@", &SET_BY_ASSUME.join(" ")))
+    let completion = match shell {
+        Shell::Bash => registration(CompletionShell::Bash, exe),
+        Shell::Zsh => registration(CompletionShell::Zsh, exe),
+        Shell::Fish => registration(CompletionShell::Fish, exe),
+        _ => registration(CompletionShell::Powershell, exe),
+    };
+    // The completion script goes in first: its own text must not be searched for the
+    // placeholders below.
+    let (head, tail) = hook.split_once("@COMPLETION@").unwrap_or((hook, ""));
+    let fill = |part: &str| {
+        part.replace("@STSENV@", &syntax.quote(exe))
+            .replace("@VARS_PS@", &ps_names.join(", "))
+            .replace("@VARS@", &SET_BY_ASSUME.join(" "))
+    };
+    Ok(format!("{}{}{}", fill(head), completion.trim(), fill(tail)))
 }

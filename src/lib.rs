@@ -5,11 +5,13 @@
 pub mod assume;
 pub mod cache;
 pub mod cli;
+pub mod complete;
 pub mod credentials_file;
 pub mod error;
 pub mod exec;
 pub mod init;
 pub mod mfa;
+pub mod profiles;
 pub mod resolve;
 pub mod session;
 pub mod shell;

@@ -10,9 +10,10 @@ use stsenv::cache;
 use stsenv::cli::{CacheAction, Cli, Command};
 use stsenv::error::Error;
 use stsenv::shell::{self, Shell};
-use stsenv::{assume, exec, init, session, whoami};
+use stsenv::{assume, complete, exec, init, profiles, session, whoami};
 
 fn main() -> ExitCode {
+    complete::answer_if_asked();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -57,6 +58,18 @@ fn main() -> ExitCode {
             Ok(text) => print_stdout(&text),
             Err(e) => fail(shell, &e),
         },
+        Command::Profiles { json, names } => match assume::load_profiles() {
+            Ok(set) => {
+                let rows = profiles::rows(&set);
+                print_stdout(&match (json, names) {
+                    (true, _) => profiles::json(&rows),
+                    (_, true) => profiles::names(&rows),
+                    _ => profiles::table(&rows),
+                })
+            }
+            Err(e) => report(&e),
+        },
+        Command::Completions { shell } => print_stdout(&complete::registration(shell, "stsenv")),
         Command::Cache { action } => {
             let result = match action {
                 CacheAction::List => cache::report::list().inspect(|table| {
