@@ -116,12 +116,14 @@ async fn fetch(
             format!("of role {}", plan.hops[start - 1].role_arn),
         ),
         None => {
+            let region = Region::new(region.to_string());
             let provider_config = ProviderConfig::without_region()
-                .with_region(Some(Region::new(region.to_string())))
+                .with_region(Some(region.clone()))
                 .with_http_client(http.clone())
                 .with_timeout_config(sts::timeouts(req.timeout))
                 .with_behavior_version(Some(BehaviorVersion::latest()));
-            let creds = source::credentials(&plan.source, profiles, &provider_config).await?;
+            let creds =
+                source::credentials(&plan.source, profiles, &provider_config, &region).await?;
             (0, creds, plan.source.label())
         }
     };

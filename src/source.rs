@@ -12,23 +12,39 @@ use aws_config::profile::{ProfileFileCredentialsProvider, ProfileSet};
 use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
+use aws_sdk_sts::config::Region;
 
 use crate::error::{chain, Error};
 use crate::resolve::{CredentialSource, Source};
 use crate::session::Credentials;
 
+/// `config` must carry `region` too; the default chain takes it separately.
 pub async fn credentials(
     source: &Source,
     profiles: &ProfileSet,
     config: &ProviderConfig,
+    region: &Region,
 ) -> Result<Credentials, Error> {
     let got = match source {
         Source::DefaultChain => {
-            let chain = DefaultCredentialsChain::builder()
-                .configure(config.clone())
-                .build()
-                .await;
-            chain.provide_credentials().await
+            // The environment comes first in the chain; asking it alone first spares the
+            // common case building the rest (whose HTTP clients load the trust store).
+            match EnvironmentVariableCredentialsProvider::new()
+                .provide_credentials()
+                .await
+            {
+                Ok(c) => Ok(c),
+                Err(_) => {
+                    // With its region given, the chain doesn't ask instance metadata for one.
+                    DefaultCredentialsChain::builder()
+                        .configure(config.clone())
+                        .region(region.clone())
+                        .build()
+                        .await
+                        .provide_credentials()
+                        .await
+                }
+            }
         }
         Source::Profile(name) => {
             if !has_credentials(profiles, name) {

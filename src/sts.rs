@@ -51,7 +51,6 @@ impl Sts {
     ) -> Sts {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .http_client(http)
             .timeout_config(timeouts(timeout))
             .no_credentials();
         if let Some(p) = profile {
@@ -76,8 +75,14 @@ impl Sts {
             })
             .or_else(|| sdk.endpoint_url().map(String::from))
             .unwrap_or_else(|| default_endpoint(region));
+        // A plain-http endpoint (a local STS) needs no TLS, so the trust store isn't loaded.
+        let http = if endpoint.starts_with("http://") {
+            aws_smithy_http_client::Builder::new().build_http()
+        } else {
+            http
+        };
         Sts {
-            config: aws_sdk_sts::config::Builder::from(&sdk),
+            config: aws_sdk_sts::config::Builder::from(&sdk).http_client(http),
             endpoint,
             region: region.to_string(),
             timeout,

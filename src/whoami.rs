@@ -39,11 +39,13 @@ pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
             )
         }
         None => {
-            let config = provider_config(&region(&env, &profiles, None));
+            let region = Region::new(region(&env, &profiles, None));
+            let config = provider_config(&region);
             let creds = rt.block_on(source::credentials(
                 &Source::DefaultChain,
                 &profiles,
                 &config,
+                &region,
             ))?;
             // The variables of an stsenv session describe these credentials only if they are
             // the ones in the environment.
@@ -100,9 +102,9 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(Error::Runtime)
 }
 
-fn provider_config(region: &str) -> ProviderConfig {
+fn provider_config(region: &Region) -> ProviderConfig {
     ProviderConfig::without_region()
-        .with_region(Some(Region::new(region.to_string())))
+        .with_region(Some(region.clone()))
         .with_http_client(sts::http_client())
         .with_timeout_config(sts::timeouts(TIMEOUT))
         .with_behavior_version(Some(BehaviorVersion::latest()))

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Benchmarks stsenv against the one-liner it replaces, whole-process, on one machine in one
+# run, with moto on loopback as the STS. Installs hyperfine, jq and GNU time (Debian) and
+# moto and the aws CLI (PyPI) when missing. Prints a Markdown table and writes it, with the
+# raw hyperfine JSON, to target/bench/.
+#   scripts/bench.sh            # 30 runs per command
+#   RUNS=100 scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-30}
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+missing=()
+command -v hyperfine >/dev/null || missing+=(hyperfine)
+command -v jq >/dev/null || missing+=(jq)
+[ -x /usr/bin/time ] || missing+=(time)
+if [ ${#missing[@]} -gt 0 ]; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+command -v moto_server >/dev/null || python3 -m pip install --quiet 'moto[server]'
+command -v aws >/dev/null || python3 -m pip install --quiet awscli
+if command -v pyenv >/dev/null; then pyenv rehash || true; fi
+
+cargo build --release --locked --quiet
+bin=$PWD/target/release/stsenv
+out=$PWD/target/bench
+mkdir -p "$out"
+
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 150); do
+  python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
+    "http://127.0.0.1:$port/moto-api/" 2>/dev/null && break
+  sleep 0.2
+done
+
+# An isolated HOME, config and environment: nothing of the real ~/.aws is read.
+while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(AWS_[A-Z_]*\)=.*/\1/p')
+export HOME=$work AWS_CONFIG_FILE=$work/config AWS_SHARED_CREDENTIALS_FILE=$work/credentials
+export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+printf '[base]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" >"$AWS_SHARED_CREDENTIALS_FILE"
+role=arn:aws:iam::123456789012:role/bench
+profile='[profile bench]
+role_arn = arn:aws:iam::123456789012:role/bench
+source_profile = base
+region = us-east-1
+'
+printf '%s' "$profile" >"$AWS_CONFIG_FILE"
+# The same profile at the end of a 7,000-line config.
+{
+  for i in $(seq 0 1398); do
+    printf '[profile p%04d]\nrole_arn = arn:aws:iam::123456789012:role/r%d\nsource_profile = base\nregion = eu-west-1\n\n' "$i" "$i"
+  done
+  printf '%s' "$profile"
+} >"$work/big-config"
+aws iam create-role --role-name bench --query Role.Arn --output text \
+  --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}' >/dev/null
+
+jq_filter='.Credentials | "export AWS_ACCESS_KEY_ID=\(.AccessKeyId)\nexport AWS_SECRET_ACCESS_KEY=\(.SecretAccessKey)\nexport AWS_SESSION_TOKEN=\(.SessionToken)"'
+network=(
+  -n "stsenv assume <role ARN>" "$bin assume $role --shell bash --no-cache"
+  -n "aws sts assume-role | jq" "aws sts assume-role --role-arn $role --role-session-name bench | jq -r '$jq_filter'"
+)
+if aws configure export-credentials --help >/dev/null 2>&1; then
+  network+=(-n "aws configure export-credentials" "aws configure export-credentials --profile bench")
+fi
+hyperfine --style basic --warmup 2 --runs "$runs" --export-json "$out/network.json" "${network[@]}" >&2
+
+"$bin" assume bench --shell bash >/dev/null # fills the cache
+hyperfine --style basic -N --warmup 5 --runs $((runs * 3)) --export-json "$out/local.json" \
+  -n "stsenv assume <profile> (cache hit)" "$bin assume bench --shell bash" \
+  -n "stsenv init bash" "$bin init bash" \
+  -n "stsenv completions bash" "$bin completions bash" \
+  -n "stsenv profiles --names" "$bin profiles --names" >&2
+AWS_CONFIG_FILE=$work/big-config "$bin" assume bench --shell bash >/dev/null
+AWS_CONFIG_FILE=$work/big-config hyperfine --style basic -N --warmup 5 --runs $((runs * 3)) \
+  --export-json "$out/big.json" \
+  -n "stsenv assume <profile> (cache hit, 7,000-line config)" "$bin assume bench --shell bash" \
+  -n "stsenv profiles --names (7,000-line config)" "$bin profiles --names" >&2
+
+size=$(stat -c %s "$bin")
+peak=0
+for _ in 1 2 3 4 5; do
+  kb=$(/usr/bin/time -f %M "$bin" assume "$role" --shell bash --no-cache 2>&1 >/dev/null | tail -n 1)
+  [ "$kb" -gt "$peak" ] && peak=$kb
+done
+
+ms() { jq -r --arg n "$2" '.results[] | select(.command == $n) | .median * 1000' "$out/$1.json"; }
+net_stsenv=$(ms network "stsenv assume <role ARN>")
+net_aws=$(ms network "aws sts assume-role | jq")
+verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "yes" : "**no**" }'; }
+row() { printf '| %s | %.2f ms | %s | %s |\n' "$1" "$2" "$3" "$(verdict "$2" "$4")"; }
+{
+  echo "| what (whole process, median of $runs+ runs) | time | target | met |"
+  echo "|---|---|---|---|"
+  row "stsenv assume \<role ARN\> (AssumeRole to moto)" "$net_stsenv" "≥ 50× faster than aws \| jq" "$(awk -v a="$net_aws" 'BEGIN { print a / 50 }')"
+  printf '| aws sts assume-role \\| jq (the same call) | %.2f ms | | |\n' "$net_aws"
+  if grep -q export-credentials "$out/network.json"; then
+    printf '| aws configure export-credentials | %.2f ms | | |\n' "$(ms network "aws configure export-credentials")"
+  fi
+  printf '| **ratio** | **%.0f×** | ≥ 50× | %s |\n' "$(awk -v a="$net_aws" -v s="$net_stsenv" 'BEGIN { print a / s }')" \
+    "$(awk -v a="$net_aws" -v s="$net_stsenv" 'BEGIN { print (a / s >= 50) ? "yes" : "**no**" }')"
+  row "stsenv assume \<profile\> from the cache" "$(ms local "stsenv assume <profile> (cache hit)")" "≤ 2 ms" 2
+  row "stsenv init bash" "$(ms local "stsenv init bash")" "≤ 2 ms" 2
+  row "stsenv completions bash" "$(ms local "stsenv completions bash")" "" 1000
+  row "stsenv profiles --names" "$(ms local "stsenv profiles --names")" "" 1000
+  row "stsenv assume \<profile\> from the cache, 7,000-line config" "$(ms big "stsenv assume <profile> (cache hit, 7,000-line config)")" "≤ 10 ms" 10
+  row "stsenv profiles --names, 7,000-line config" "$(ms big "stsenv profiles --names (7,000-line config)")" "< 50 ms" 50
+  printf '| release binary size | %.2f MB | ≤ 4.5 MB | %s |\n' "$(awk -v b="$size" 'BEGIN { print b / 1e6 }')" \
+    "$(awk -v b="$size" 'BEGIN { print (b <= 4.5e6) ? "yes" : "**no**" }')"
+  printf '| peak memory of an assume (max RSS) | %.1f MB | ≤ 15 MB | %s |\n' "$(awk -v k="$peak" 'BEGIN { print k / 1024 }')" \
+    "$(awk -v k="$peak" 'BEGIN { print (k <= 15 * 1024) ? "yes" : "**no**" }')"
+  echo
+  echo "Machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1), $(uname -sr); $(hyperfine --version), $(aws --version 2>&1 | cut -d' ' -f1), $(date -u +%Y-%m-%d)."
+} | tee "$out/results.md"
