@@ -16,13 +16,14 @@ use aws_types::os_shim_internal::{Env, Fs};
 use crate::cache::{key, Cache};
 use crate::cli::AssumeArgs;
 use crate::credentials_file;
-use crate::error::{one_line, warn, Error};
+use crate::error::{chain, warn, warn_cache, Error};
 use crate::mfa;
 use crate::resolve::{self, Hop, Plan, Request, Source, DEFAULT_REGION};
 use crate::session::{Credentials, Session};
 use crate::shell::Shell;
 use crate::source;
 use crate::sts::{self, Sts};
+use crate::verbose;
 
 /// How long a second run waits for a first one that is assuming the same role (perhaps at
 /// its MFA prompt) before going ahead on its own.
@@ -58,10 +59,23 @@ pub fn assume(req: &Request) -> Result<Session, Error> {
     for w in &plan.warnings {
         warn(w);
     }
+    verbose::say(|| {
+        let hops: Vec<&str> = plan.hops.iter().map(|h| h.role_arn.as_str()).collect();
+        format!(
+            "credentials {}, then AssumeRole: {}; region {}",
+            plan.source.label(),
+            if hops.is_empty() {
+                "none".to_string()
+            } else {
+                hops.join(" -> ")
+            },
+            plan.region.as_deref().unwrap_or("us-east-1 (default)")
+        )
+    });
     let cache = match Cache::open(req.cache, &env) {
         Ok(c) => Some(c),
         Err(why) if req.cache != resolve::CacheMode::Off => {
-            warn(&why);
+            warn_cache(&why);
             None
         }
         Err(_) => None,
@@ -75,6 +89,7 @@ pub fn assume(req: &Request) -> Result<Session, Error> {
     };
     let cached_last = || cache.as_ref()?.role(keys.last()?);
     if let Some(creds) = cached_last() {
+        verbose::say(|| format!("cache hit: {}", cached_path(&cache, &keys)));
         return Ok(session(creds));
     }
     // Another run may be assuming this very role (and prompting for its MFA code): wait for
@@ -92,6 +107,13 @@ pub fn assume(req: &Request) -> Result<Session, Error> {
         .map_err(Error::Runtime)?;
     let creds = rt.block_on(fetch(req, &plan, &profiles, cache.as_ref(), &keys))?;
     Ok(session(creds))
+}
+
+fn cached_path(cache: &Option<Cache>, keys: &[String]) -> String {
+    match (cache, keys.last()) {
+        (Some(c), Some(k)) => c.role_path(k).display().to_string(),
+        _ => "(none)".into(),
+    }
 }
 
 async fn fetch(
@@ -151,13 +173,35 @@ async fn fetch(
                 hop.token_code = Some(mfa::code(&need(&hop, &serial))?);
             }
         }
+        verbose::say(|| {
+            let mfa = if hop.token_code.is_some() {
+                " with an MFA code"
+            } else {
+                ""
+            };
+            format!(
+                "AssumeRole {} as {}{mfa} at {}",
+                hop.role_arn,
+                hop.session_name,
+                sts.endpoint()
+            )
+        });
         let (next, assumed_arn) = sts.assume_role(&creds, &hop, &label).await?;
-        if let Some(c) = cache {
-            if let Err(e) = c.store_role(key, &next, assumed_arn.as_deref(), &req.target_text) {
-                warn(&format!(
-                    "could not cache the credentials in {}: {e}",
+        let expired = next.expires.is_some_and(|e| e <= crate::time::now());
+        if expired {
+            warn(&format!(
+                "STS says the credentials for {} expired at {}, already past by this machine's clock; check the clock (they are exported anyway)",
+                hop.role_arn,
+                next.expires.map(crate::time::rfc3339).unwrap_or_default()
+            ));
+        }
+        if let (Some(c), false) = (cache, expired) {
+            match c.store_role(key, &next, assumed_arn.as_deref(), &req.target_text) {
+                Ok(()) => verbose::say(|| format!("cached in {}", c.role_path(key).display())),
+                Err(e) => warn_cache(&format!(
+                    "could not cache credentials in {}: {e}",
                     c.role_dir.display()
-                ));
+                )),
             }
         }
         creds = next;
@@ -194,12 +238,19 @@ async fn mfa_session(
     let mfa_key = key::sha1_hex(&format!("{source_name}\n{serial}\n{key}"));
     let _lock = cache.and_then(|c| c.lock(&format!("mfa-{mfa_key}"), LOCK_WAIT));
     if let Some(creds) = cache.and_then(|c| c.mfa_session(&source_name, serial, key)) {
+        verbose::say(|| format!("MFA session for {serial} from the cache"));
         return Ok(creds);
     }
     let code = match &hop.token_code {
         Some(c) => c.clone(),
         None => mfa::code(&need(hop, serial))?,
     };
+    verbose::say(|| {
+        format!(
+            "GetSessionToken with MFA device {serial} at {}",
+            sts.endpoint()
+        )
+    });
     let creds = sts
         .get_session_token(
             base,
@@ -211,7 +262,7 @@ async fn mfa_session(
         .await?;
     if let Some(c) = cache {
         if let Err(e) = c.store_mfa_session(&source_name, serial, key, &creds) {
-            warn(&format!(
+            warn_cache(&format!(
                 "could not cache the MFA session in {}: {e}",
                 c.own_dir.display()
             ));
@@ -221,10 +272,51 @@ async fn mfa_session(
 }
 
 pub fn load_profiles() -> Result<ProfileSet, Error> {
+    // aws-config passes over a config file it can't read as if it were missing; a user
+    // whose profiles vanish because of a permission deserves to be told.
+    for (var, default) in [
+        ("AWS_CONFIG_FILE", ".aws/config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials"),
+    ] {
+        if let Some(path) = config_path(var, default) {
+            check_readable(&path)?;
+        }
+    }
     let files = aws_runtime::env_config::file::EnvConfigFiles::default();
     let (fs, env) = (Fs::real(), Env::real());
     block_on(aws_config::profile::load(&fs, &env, &files, None))
-        .map_err(|e| Error::Config(one_line(&e.to_string())))
+        .map_err(|e| Error::Config(chain(&e)))
+}
+
+/// The path aws-config reads for `var`, with `~/` expanded as it does.
+fn config_path(var: &str, default: &str) -> Option<std::path::PathBuf> {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(std::path::PathBuf::from);
+    match std::env::var(var).ok().filter(|v| !v.is_empty()) {
+        Some(p) => match (p.strip_prefix("~/"), home) {
+            (Some(rest), Some(h)) => Some(h.join(rest)),
+            _ => Some(p.into()),
+        },
+        None => Some(home?.join(default)),
+    }
+}
+
+fn check_readable(path: &std::path::Path) -> Result<(), Error> {
+    let unreadable = |why: String| {
+        Error::Config(format!(
+            "{} ({why}); check that it is a file you can read",
+            path.display()
+        ))
+    };
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(unreadable(e.to_string())),
+        Ok(m) if m.is_dir() => Err(unreadable("it is a directory".into())),
+        Ok(_) => std::fs::File::open(path)
+            .map(|_| ())
+            .map_err(|e| unreadable(e.to_string())),
+    }
 }
 
 /// Runs a future that does no real waiting (aws-config reads profile files synchronously

@@ -18,6 +18,10 @@ and print the statements that put its temporary credentials into your shell.\n\n
   stsenv assume prod-admin | Out-String | Invoke-Expression  # PowerShell"
 )]
 pub struct Cli {
+    /// Say on stderr what stsenv does, step by step (never a secret)
+    #[arg(short = 'v', long, global = true)]
+    pub verbose: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

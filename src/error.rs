@@ -116,3 +116,13 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
 pub fn warn(msg: &str) {
     eprintln!("stsenv: warning: {msg}");
 }
+
+/// A warning about the cache, given at most once per run: when the cache can't be used,
+/// every later attempt would say the same.
+pub fn warn_cache(msg: &str) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static GIVEN: AtomicBool = AtomicBool::new(false);
+    if !GIVEN.swap(true, Ordering::Relaxed) {
+        warn(&format!("{msg}; going on without the cache"));
+    }
+}

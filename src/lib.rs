@@ -18,4 +18,5 @@ pub mod shell;
 pub mod source;
 pub mod sts;
 pub mod time;
+pub mod verbose;
 pub mod whoami;

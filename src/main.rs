@@ -10,7 +10,7 @@ use stsenv::cache;
 use stsenv::cli::{CacheAction, Cli, Command};
 use stsenv::error::Error;
 use stsenv::shell::{self, Shell};
-use stsenv::{assume, complete, exec, init, profiles, session, whoami};
+use stsenv::{assume, complete, exec, init, profiles, session, verbose, whoami};
 
 fn main() -> ExitCode {
     complete::answer_if_asked();
@@ -18,6 +18,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    if cli.verbose {
+        verbose::enable();
+    }
     match cli.command {
         Command::Assume(args) => {
             let shell = args.shell.unwrap_or_else(shell::detect);
@@ -147,7 +150,9 @@ fn usage_error(e: clap::Error) -> ExitCode {
 
 /// `--shell` as typed, when the rest of the command line didn't parse.
 fn shell_from_args() -> Option<Shell> {
-    let args: Vec<String> = std::env::args().collect();
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     args.iter().enumerate().find_map(|(i, a)| {
         let value = match a.as_str() {
             "-s" | "--shell" => args.get(i + 1)?.as_str(),
@@ -160,7 +165,10 @@ fn shell_from_args() -> Option<Shell> {
 }
 
 fn cmdline() -> String {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let quoted: Vec<String> = args.iter().map(|a| shell::quote_posix(a)).collect();
     format!("stsenv {}", quoted.join(" "))
 }

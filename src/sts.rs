@@ -89,6 +89,11 @@ impl Sts {
         }
     }
 
+    /// Where requests go, for messages.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     fn client(&self, creds: &Credentials) -> aws_sdk_sts::Client {
         let config = self
             .config
@@ -257,6 +262,12 @@ impl Sts {
                     "ValidationError" => format!("STS rejected a parameter of {action} for {role}: {detail}"),
                     "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => format!(
                         "STS at {endpoint} is throttling requests even after retries: wait a moment and try again"
+                    ),
+                    // A 2xx whose body didn't parse (a bad Expiration, say); the body itself
+                    // is never quoted, as it may hold credentials.
+                    "" if service.raw().status().is_success() => format!(
+                        "STS at {endpoint} sent a {action} response stsenv could not read (HTTP {}); check that the endpoint is a real STS",
+                        service.raw().status().as_u16()
                     ),
                     "" => format!(
                         "STS at {endpoint} answered {action} for {role} with HTTP {} and no STS error: try again if it is a server error, and check the endpoint URL",

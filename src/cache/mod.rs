@@ -312,6 +312,9 @@ pub fn write_atomic(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let tmp = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
+    // A Ctrl-C between creating the temp file and renaming it would leave it behind: hold
+    // such signals until the rename is done (they are delivered right after).
+    let _hold = HoldSignals::new();
     let result = (|| {
         let mut f = OpenOptions::new()
             .write(true)
@@ -326,6 +329,42 @@ pub fn write_atomic(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Blocks SIGINT, SIGTERM and SIGHUP for as long as it lives.
+struct HoldSignals {
+    #[cfg(unix)]
+    old: libc::sigset_t,
+}
+
+impl HoldSignals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        // SAFETY: plain calls on sigset_t values owned here; pthread_sigmask only changes
+        // this thread's mask, restored in Drop.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::sigaddset(&mut set, sig);
+            }
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            HoldSignals { old }
+        }
+        #[cfg(not(unix))]
+        HoldSignals {}
+    }
+}
+
+impl Drop for HoldSignals {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        // SAFETY: restores the mask saved in new().
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub enum Reply {
     },
     /// Accept, read the request, and never answer.
     Hang,
+    /// Announce `claimed` bytes of body, send `body`, and close the connection.
+    Truncated { body: String, claimed: usize },
 }
 
 impl Reply {
@@ -160,6 +162,11 @@ fn serve(stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Request>>) {
                 return;
             }
             Reply::Raw { status, content_type, body } => (status, content_type, body),
+            Reply::Truncated { body, claimed } => {
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {claimed}\r\n\r\n");
+                let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body.as_bytes()));
+                return;
+            }
             Reply::Error { status, code, message } => (
                 status,
                 "text/xml".into(),
@@ -170,6 +177,8 @@ fn serve(stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Request>>) {
                 ),
             ),
             Reply::Credentials { access_key_id, secret_access_key, session_token, expiration } => {
+                super::register_secret(&secret_access_key);
+                super::register_secret(&session_token);
                 let action = req.action().to_string();
                 let role = req.param("RoleArn").unwrap_or("arn:aws:iam::123456789012:role/x");
                 let session = req.param("RoleSessionName").unwrap_or("s");

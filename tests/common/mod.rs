@@ -94,8 +94,11 @@ impl TestEnv {
         c
     }
 
+    /// Runs stsenv; whatever it wrote on stderr is checked for every secret the suite knows.
     pub fn stsenv(&self, args: &[&str]) -> Output {
-        self.command(BIN).args(args).output().expect("run stsenv")
+        let out = self.command(BIN).args(args).output().expect("run stsenv");
+        assert_no_secrets(&String::from_utf8_lossy(&out.stderr));
+        out
     }
 
     /// `aws sts get-caller-identity` with the given extra environment; returns the ARN.
@@ -134,6 +137,63 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Every secret the tests hand to stsenv (the source keys, and each secret and token the fake
+/// STS gives out): none may ever appear on stsenv's stderr, in any test.
+static SECRETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Short values ("SECRET") are left out: they match ordinary words in messages.
+pub fn register_secret(s: &str) {
+    if s.len() >= 8 {
+        SECRETS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(s.to_string());
+    }
+}
+
+pub fn assert_no_secrets(stderr: &str) {
+    assert!(
+        !stderr.contains(BASE_SECRET),
+        "stderr leaks the source secret: {stderr}"
+    );
+    let known = SECRETS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for s in &known {
+        assert!(
+            !stderr.contains(s.as_str()),
+            "stderr leaks a secret ({s:?}): {stderr}"
+        );
+    }
+}
+
+/// After any run, nothing half-written: no temp file anywhere under HOME, and every cache
+/// entry is whole JSON.
+pub fn assert_no_partial_files(env: &TestEnv) {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, found);
+            } else {
+                found.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(env.home(), &mut files);
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        assert!(!name.ends_with(".tmp"), "temp file left: {}", f.display());
+        if f.to_string_lossy().contains("/cache/") && name.ends_with(".json") {
+            let text = std::fs::read_to_string(&f).unwrap();
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                "partial {}",
+                f.display()
+            );
+        }
+    }
+}
+
 /// The failure contract: non-zero exit, stdout only `false`, exactly one line on stderr that
 /// carries none of `secrets`.
 pub fn assert_clean_failure(o: &Output, secrets: &[&str]) -> String {
@@ -149,6 +209,7 @@ pub fn assert_clean_failure(o: &Output, secrets: &[&str]) -> String {
     );
     assert_eq!(err.lines().count(), 1, "stderr must be one line: {err:?}");
     assert!(err.starts_with("stsenv: "), "{err}");
+    assert_no_secrets(&err);
     for s in secrets {
         assert!(!err.contains(s), "stderr leaks a secret: {err}");
     }

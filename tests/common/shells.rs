@@ -103,7 +103,9 @@ impl Sh {
         for (k, v) in extra_env {
             c.env(k, v);
         }
-        c.args(self.args()).arg(script).output().expect("run shell")
+        let out = c.args(self.args()).arg(script).output().expect("run shell");
+        super::assert_no_secrets(&String::from_utf8_lossy(&out.stderr));
+        out
     }
 
     /// The way a user applies `stsenv assume ARGS` in this shell; stsenv's own detection

@@ -151,7 +151,9 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(50));
         }
         let read = |n: &str| std::fs::read_to_string(self.dir.join(n)).unwrap_or_default();
-        (read("rc").trim().parse().unwrap(), read("out"), read("err"))
+        let err = read("err");
+        super::assert_no_secrets(&err);
+        (read("rc").trim().parse().unwrap(), read("out"), err)
     }
 }
 
