@@ -9,9 +9,9 @@ use aws_sdk_sts::config::Region;
 use serde_json::json;
 
 use crate::assume::{self, load_profiles};
-use crate::cli::{AssumeOnly, WhoamiArgs};
+use crate::cli::WhoamiArgs;
 use crate::error::Error;
-use crate::resolve::{validate, Request, Source, DEFAULT_REGION};
+use crate::resolve::{self, validate, Request, Source, DEFAULT_REGION};
 use crate::source;
 use crate::sts::{self, Sts};
 use crate::time;
@@ -27,11 +27,7 @@ pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
     let rt = runtime()?;
     let (creds, profile, label) = match &args.profile {
         Some(p) => {
-            use clap::Parser;
-            let opts = AssumeOnly::try_parse_from([p.as_str()])
-                .map_err(|e| Error::Usage(e.to_string()))?
-                .opts;
-            let session = assume::assume(&Request::from_args(&opts)?)?;
+            let session = assume::assume(&Request::for_target(p)?)?;
             (
                 session.credentials,
                 Some(p.clone()),
@@ -115,12 +111,7 @@ fn region(
     profiles: &aws_config::profile::ProfileSet,
     profile: Option<&str>,
 ) -> String {
-    env("AWS_REGION")
-        .or_else(|| env("AWS_DEFAULT_REGION"))
-        .or_else(|| {
-            let name = profile.map(String::from).or_else(|| env("AWS_PROFILE"));
-            let p = profiles.get_profile(name.as_deref().unwrap_or("default"))?;
-            p.get("region").map(String::from)
-        })
+    let profile = profile.map(String::from).or_else(|| env("AWS_PROFILE"));
+    resolve::region(None, profiles, profile.as_deref(), env)
         .unwrap_or_else(|| DEFAULT_REGION.to_string())
 }

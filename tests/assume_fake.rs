@@ -35,14 +35,6 @@ const HOSTILE: [&str; 18] = [
     "''\u{2019}\u{2019}",
 ];
 
-fn env_with_source_keys() -> TestEnv {
-    let mut env = TestEnv::new();
-    env.set("AWS_ACCESS_KEY_ID", BASE_KEY);
-    env.set("AWS_SECRET_ACCESS_KEY", BASE_SECRET);
-    env.set("AWS_REGION", "us-east-1");
-    env
-}
-
 /// The hostile values three at a time, as access key, secret and token.
 fn hostile_triples() -> Vec<[&'static str; 3]> {
     HOSTILE
@@ -55,7 +47,7 @@ fn hostile_triples() -> Vec<[&'static str; 3]> {
 fn hostile_values_round_trip_through_every_shell() {
     for [akid, secret, token] in hostile_triples() {
         let sts = FakeSts::always(Reply::creds(akid, secret, token));
-        let env = env_with_source_keys();
+        let env = TestEnv::with_source_keys();
         for sh in shells::ALL {
             let vars = shells::assume_in(&env, sh, &[ROLE, "--endpoint-url", &sts.url], &[]);
             assert_eq!(
@@ -87,7 +79,7 @@ fn hostile_values_round_trip_through_every_shell() {
 fn hostile_values_follow_powershell_quoting_rules() {
     for [akid, secret, token] in hostile_triples() {
         let sts = FakeSts::always(Reply::creds(akid, secret, token));
-        let env = env_with_source_keys();
+        let env = TestEnv::with_source_keys();
         for flag in ["powershell", "pwsh"] {
             let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "--shell", flag]);
             assert!(out.status.success(), "{}", stderr(&out));
@@ -106,7 +98,7 @@ fn hostile_values_follow_powershell_quoting_rules() {
 #[test]
 fn hostile_values_survive_json_and_are_refused_by_dotenv() {
     let sts = FakeSts::always(Reply::creds("AKID", "se\"cr\\et\n", "to'ken"));
-    let env = env_with_source_keys();
+    let env = TestEnv::with_source_keys();
     let out = env.stsenv(&[
         "assume",
         ROLE,
@@ -142,7 +134,7 @@ fn hostile_values_survive_json_and_are_refused_by_dotenv() {
 fn every_option_reaches_sts() {
     let sts = FakeSts::always(Reply::creds("AKID", "SECRET", "TOKEN"));
     // Temporary source credentials: the MFA code then travels on AssumeRole itself.
-    let mut env = env_with_source_keys();
+    let mut env = TestEnv::with_source_keys();
     env.set("AWS_SESSION_TOKEN", "SOURCE-SESSION");
     let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
     let policy_file = env.write("policy.json", policy);
@@ -314,7 +306,7 @@ fn mfa_serial_in_the_profile_gets_an_mfa_session_first() {
 
 fn fails_cleanly(reply: Reply, expect: &str) -> (FakeSts, String) {
     let sts = FakeSts::always(reply);
-    let env = env_with_source_keys();
+    let env = TestEnv::with_source_keys();
     let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
     let err = assert_clean_failure(&out, &[BASE_SECRET, BASE_KEY]);
     assert!(err.contains(expect), "expected {expect:?} in: {err}");
@@ -370,7 +362,7 @@ fn server_errors_are_retried_then_reported() {
 #[test]
 fn refused_connection_names_the_endpoint_quickly() {
     let port = common::moto::free_port();
-    let env = env_with_source_keys();
+    let env = TestEnv::with_source_keys();
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &url, "-s", "zsh"]);
@@ -387,7 +379,7 @@ fn refused_connection_names_the_endpoint_quickly() {
 #[test]
 fn a_silent_endpoint_fails_at_the_timeout() {
     let sts = FakeSts::always(Reply::Hang);
-    let env = env_with_source_keys();
+    let env = TestEnv::with_source_keys();
     let out = env.stsenv(&[
         "assume",
         ROLE,
@@ -420,7 +412,7 @@ fn garbage_responses_are_reported_not_panicked_on() {
 #[test]
 fn a_failed_assume_changes_no_variable_in_any_shell() {
     let sts = FakeSts::always(Reply::error(403, "AccessDenied", "no"));
-    let env = env_with_source_keys();
+    let env = TestEnv::with_source_keys();
     for sh in shells::ALL {
         let script = format!(
             "{}; echo SHOULD-NOT-RUN",

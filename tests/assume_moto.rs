@@ -18,7 +18,7 @@ fn assume_and_ask(env: &TestEnv, sh: Sh, args: &[&str], unquoted: bool) -> (shel
             .replacen(")\" ||", ") ||", 1);
     }
     let ask = "aws sts get-caller-identity --query Arn --output text > \"$HOME/arn.txt\"";
-    let dump = sh.dump(&shells::VARS);
+    let dump = sh.dump(&shells::vars());
     let script = match sh {
         Sh::Fish => format!("{apply}; {ask}; or exit 4; {dump}"),
         _ => format!("{apply}; {ask} || exit 4; {dump}"),

@@ -13,14 +13,6 @@ use common::*;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/faulty";
 
-fn env_with_keys() -> TestEnv {
-    let mut env = TestEnv::new();
-    env.set("AWS_ACCESS_KEY_ID", BASE_KEY);
-    env.set("AWS_SECRET_ACCESS_KEY", BASE_SECRET);
-    env.set("AWS_REGION", "us-east-1");
-    env
-}
-
 /// Runs an assume against `url` and checks the failure contract; returns stderr and time.
 fn fails_with(env: &TestEnv, url: &str, extra: &[&str], expect: &[&str]) -> (String, Duration) {
     let started = Instant::now();
@@ -38,7 +30,7 @@ fn fails_with(env: &TestEnv, url: &str, extra: &[&str], expect: &[&str]) -> (Str
 
 fn sts_fails(reply: Reply, expect: &[&str]) -> FakeSts {
     let sts = FakeSts::always(reply);
-    fails_with(&env_with_keys(), &sts.url, &[], expect);
+    fails_with(&TestEnv::with_source_keys(), &sts.url, &[], expect);
     sts
 }
 
@@ -46,7 +38,7 @@ fn sts_fails(reply: Reply, expect: &[&str]) -> FakeSts {
 fn connection_refused_names_the_endpoint_within_5_s() {
     let url = format!("http://127.0.0.1:{}", common::moto::free_port());
     let (_, took) = fails_with(
-        &env_with_keys(),
+        &TestEnv::with_source_keys(),
         &url,
         &[],
         &[&format!("could not reach STS at {url}"), "refused"],
@@ -58,7 +50,7 @@ fn connection_refused_names_the_endpoint_within_5_s() {
 fn an_unresolvable_name_names_the_endpoint_within_5_s() {
     let url = "https://sts.stsenv-test.invalid";
     let (_, took) = fails_with(
-        &env_with_keys(),
+        &TestEnv::with_source_keys(),
         url,
         &[],
         &[&format!("could not reach STS at {url}")],
@@ -69,7 +61,7 @@ fn an_unresolvable_name_names_the_endpoint_within_5_s() {
 #[test]
 fn a_silent_endpoint_gives_up_at_the_timeout() {
     let sts = FakeSts::always(Reply::Hang);
-    let env = env_with_keys();
+    let env = TestEnv::with_source_keys();
     let (_, took) = fails_with(
         &env,
         &sts.url,
@@ -115,7 +107,14 @@ fn throttling_is_retried_until_the_server_recovers() {
             Reply::creds("ASIARECOVERED", "recovered-secret", "recovered-token")
         }
     });
-    let out = env_with_keys().stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
+    let out = TestEnv::with_source_keys().stsenv(&[
+        "assume",
+        ROLE,
+        "--endpoint-url",
+        &sts.url,
+        "-s",
+        "bash",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("ASIARECOVERED"));
     assert_eq!(sts.requests().len(), 3);
@@ -219,7 +218,7 @@ fn credentials_expired_on_arrival_are_exported_with_a_warning() {
         session_token: "skewed-token".into(),
         expiration: "2001-01-01T00:00:00Z".into(),
     });
-    let env = env_with_keys();
+    let env = TestEnv::with_source_keys();
     let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
     assert!(out.status.success());
     assert!(stdout(&out).contains("export AWS_ACCESS_KEY_ID='ASIASKEWED';"));
@@ -278,7 +277,7 @@ fn without_home_or_a_writable_cache_it_still_works_with_one_warning() {
         "no-cache-secret",
         "no-cache-token",
     ));
-    let mut env = env_with_keys();
+    let mut env = TestEnv::with_source_keys();
     env.vars.retain(|(k, _)| k != "HOME");
     let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -287,7 +286,7 @@ fn without_home_or_a_writable_cache_it_still_works_with_one_warning() {
     assert!(stderr(&out).contains("HOME is not set"), "{}", stderr(&out));
 
     // A file where the cache folders should be: even root can't write there.
-    let env = env_with_keys();
+    let env = TestEnv::with_source_keys();
     env.write(".aws/cli", "not a folder");
     env.write(".cache/stsenv", "not a folder");
     let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
@@ -303,7 +302,7 @@ fn without_home_or_a_writable_cache_it_still_works_with_one_warning() {
 #[test]
 fn ctrl_c_during_the_request_leaves_nothing_behind() {
     let sts = FakeSts::always(Reply::Hang);
-    let env = env_with_keys();
+    let env = TestEnv::with_source_keys();
     let child = env
         .command(BIN)
         .args(["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"])
@@ -343,7 +342,14 @@ fn invalid_utf8_and_nul_are_refused_cleanly() {
     let err = assert_clean_failure(&out, &[]);
     assert!(err.contains("UTF-8"), "{err}");
     let sts = FakeSts::always(Reply::creds("ASIA\0NUL", "nul-secret", "nul-token"));
-    let out = env_with_keys().stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
+    let out = TestEnv::with_source_keys().stsenv(&[
+        "assume",
+        ROLE,
+        "--endpoint-url",
+        &sts.url,
+        "-s",
+        "bash",
+    ]);
     assert_clean_failure(&out, &[]);
 }
 

@@ -5,22 +5,11 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::fake_sts::{FakeSts, Reply};
+use common::fake_sts::FakeSts;
 use common::tty::Tmux;
 use common::*;
 
 const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
-
-/// A fake STS that hands out numbered keys per action (AssumeRole0, GetSessionToken1, …)
-/// with an expiry `ttl` seconds away.
-fn numbered_sts(ttl: i64) -> FakeSts {
-    FakeSts::start(move |r, n| Reply::Credentials {
-        access_key_id: format!("{}{n}", r.action()),
-        secret_access_key: format!("SECRET{n}"),
-        session_token: format!("TOKEN{n}"),
-        expiration: stsenv::time::rfc3339(stsenv::time::now() + ttl),
-    })
-}
 
 fn env_for(sts: &FakeSts, config: &str) -> TestEnv {
     let mut env = TestEnv::new();
@@ -28,6 +17,14 @@ fn env_for(sts: &FakeSts, config: &str) -> TestEnv {
     env.set("AWS_ENDPOINT_URL", &sts.url);
     env.set("AWS_DEFAULT_REGION", "us-east-1");
     env
+}
+
+/// Profile `r`: a role behind the base keys that needs MFA and has no mfa_process.
+fn mfa_profile() -> String {
+    format!(
+        "[profile r]\nrole_arn = {}\nsource_profile = base\nmfa_serial = {SERIAL}\n",
+        role_arn("r")
+    )
 }
 
 fn deploy_profile() -> String {
@@ -71,7 +68,7 @@ fn mode(p: &Path) -> u32 {
 
 #[test]
 fn a_second_assume_is_answered_from_the_aws_cli_cache() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts, &deploy_profile());
     let first = assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
     let second = assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
@@ -93,7 +90,7 @@ fn a_second_assume_is_answered_from_the_aws_cli_cache() {
 
 #[test]
 fn the_key_includes_what_the_profile_configures() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(
         &sts,
         &format!(
@@ -111,7 +108,7 @@ fn the_key_includes_what_the_profile_configures() {
 
 #[test]
 fn the_aws_cli_reuses_what_stsenv_got() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts, &deploy_profile());
     assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
     let arn = env.caller_arn(&[("AWS_PROFILE", "deploy".into())]);
@@ -128,7 +125,7 @@ fn the_aws_cli_reuses_what_stsenv_got() {
 
 #[test]
 fn stsenv_reuses_what_the_aws_cli_got() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts, &deploy_profile());
     env.caller_arn(&[("AWS_PROFILE", "deploy".into())]);
     assert_eq!(sts.calls("AssumeRole").len(), 1, "the CLI assumed the role");
@@ -155,7 +152,7 @@ fn mfa_config(count_file: &Path) -> String {
 
 #[test]
 fn three_roles_behind_one_mfa_profile_ask_once() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts, "");
     let count = env.home().join("codes-asked");
     env.write(".aws/config", &mfa_config(&count));
@@ -192,7 +189,7 @@ fn three_roles_behind_one_mfa_profile_ask_once() {
 
 #[test]
 fn temporary_source_credentials_send_the_code_with_assume_role() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(
         &sts,
         &format!(
@@ -213,7 +210,7 @@ fn temporary_source_credentials_send_the_code_with_assume_role() {
 
 #[test]
 fn mfa_arn_is_read_with_a_warning() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(
         &sts,
         &format!(
@@ -236,14 +233,8 @@ fn mfa_arn_is_read_with_a_warning() {
 
 #[test]
 fn the_prompt_uses_the_terminal_while_stdout_is_captured() {
-    let sts = numbered_sts(3600);
-    let env = env_for(
-        &sts,
-        &format!(
-            "[profile r]\nrole_arn = {}\nsource_profile = base\nmfa_serial = {SERIAL}\n",
-            role_arn("r")
-        ),
-    );
+    let sts = FakeSts::numbered(3600);
+    let env = env_for(&sts, &mfa_profile());
     let tty = Tmux::run(&env, &[BIN, "assume", "r", "-s", "bash"]);
     // (tmux drops the trailing space of the prompt from its screen capture)
     tty.wait_for(&format!("MFA code for {SERIAL} (r):"), 1);
@@ -266,14 +257,8 @@ fn the_prompt_uses_the_terminal_while_stdout_is_captured() {
 
 #[test]
 fn ctrl_c_at_the_prompt_leaves_stdout_empty() {
-    let sts = numbered_sts(3600);
-    let env = env_for(
-        &sts,
-        &format!(
-            "[profile r]\nrole_arn = {}\nsource_profile = base\nmfa_serial = {SERIAL}\n",
-            role_arn("r")
-        ),
-    );
+    let sts = FakeSts::numbered(3600);
+    let env = env_for(&sts, &mfa_profile());
     let tty = Tmux::run(&env, &[BIN, "assume", "r", "-s", "bash"]);
     tty.wait_for("MFA code for", 1);
     tty.send_key("C-c");
@@ -281,6 +266,7 @@ fn ctrl_c_at_the_prompt_leaves_stdout_empty() {
     assert_eq!(rc, 130);
     assert_eq!(out, "");
     assert!(sts.requests().is_empty());
+    assert_no_partial_files(&env);
 }
 
 fn key_file(env: &TestEnv, role: &str) -> PathBuf {
@@ -290,7 +276,7 @@ fn key_file(env: &TestEnv, role: &str) -> PathBuf {
 
 #[test]
 fn corrupt_untrusted_and_expiring_entries_are_replaced() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts, &deploy_profile());
     let file = key_file(&env, "deploy");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -327,7 +313,7 @@ fn corrupt_untrusted_and_expiring_entries_are_replaced() {
 
 #[test]
 fn an_entry_with_ten_minutes_left_is_not_reused() {
-    let sts = numbered_sts(600);
+    let sts = FakeSts::numbered(600);
     let env = env_for(&sts, &deploy_profile());
     assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
     assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
@@ -336,7 +322,7 @@ fn an_entry_with_ten_minutes_left_is_not_reused() {
 
 #[test]
 fn entries_in_every_format_the_cli_writes_are_reused() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts, &deploy_profile());
     let file = key_file(&env, "deploy");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -368,7 +354,7 @@ fn entries_in_every_format_the_cli_writes_are_reused() {
 
 #[test]
 fn no_cache_and_refresh() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts, &deploy_profile());
     assume_ok(&env, &["assume", "deploy", "-s", "bash", "--no-cache"]);
     assert!(
@@ -393,7 +379,7 @@ fn no_cache_and_refresh() {
 
 #[test]
 fn cache_list_and_clear() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let count = std::env::temp_dir().join(format!("stsenv-unused-{}", std::process::id()));
     let mut config = deploy_profile();
     config.push_str(&mfa_config(&count));
@@ -436,7 +422,7 @@ fn cache_list_and_clear() {
 
 #[test]
 fn twenty_concurrent_assumes_make_one_request() {
-    let sts = numbered_sts(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts, &deploy_profile());
     let children: Vec<_> = (0..20)
         .map(|_| {

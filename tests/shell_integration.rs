@@ -6,19 +6,10 @@ mod common;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
-use common::fake_sts::{FakeSts, Reply};
+use common::fake_sts::FakeSts;
 use common::shells::{self, get, Sh};
 use common::tty::Tmux;
 use common::*;
-
-fn sts_with_ttl(ttl: i64) -> FakeSts {
-    FakeSts::start(move |r, n| Reply::Credentials {
-        access_key_id: format!("{}{n}", r.action()),
-        secret_access_key: format!("SECRET{n}"),
-        session_token: format!("TOKEN{n}"),
-        expiration: stsenv::time::rfc3339(stsenv::time::now() + ttl),
-    })
-}
 
 fn env_for(sts: &FakeSts) -> TestEnv {
     let mut env = TestEnv::new();
@@ -40,7 +31,7 @@ fn init_line(sh: Sh, stsenv: &str) -> String {
 }
 
 fn dump_to(sh: Sh, file: &str) -> String {
-    format!("{} > \"$HOME/{file}\"", sh.dump(&shells::VARS))
+    format!("{} > \"$HOME/{file}\"", sh.dump(&shells::vars()))
 }
 
 fn read_dump(env: &TestEnv, file: &str) -> shells::Vars {
@@ -82,7 +73,7 @@ fn init_scripts_pass_their_shells_syntax_checks_and_shellcheck() {
 
 #[test]
 fn assume_and_unassume_in_every_shell_and_a_failure_changes_nothing() {
-    let sts = sts_with_ttl(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts);
     for sh in HOOK_SHELLS {
         let (strict, fail_check) = match sh {
@@ -133,7 +124,7 @@ fn assume_and_unassume_in_every_shell_and_a_failure_changes_nothing() {
 
 #[test]
 fn assume_returns_failure_under_set_e() {
-    let sts = sts_with_ttl(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts);
     for sh in [Sh::Bash, Sh::Zsh] {
         let script = format!(
@@ -150,7 +141,7 @@ fn assume_returns_failure_under_set_e() {
 
 #[test]
 fn the_prompt_segment_needs_no_process_in_bash_and_zsh() {
-    let sts = sts_with_ttl(42 * 60 + 30);
+    let sts = FakeSts::numbered(42 * 60 + 30);
     let env = env_for(&sts);
     for sh in HOOK_SHELLS {
         let empty_path = if sh == Sh::Fish { "" } else { "PATH=; " };
@@ -173,7 +164,7 @@ fn the_prompt_segment_needs_no_process_in_bash_and_zsh() {
 
 #[test]
 fn a_warning_appears_once_before_the_prompt_near_expiry() {
-    let sts = sts_with_ttl(180);
+    let sts = FakeSts::numbered(180);
     for (sh, args) in [
         (Sh::Bash, vec!["bash", "--norc", "--noprofile", "-i"]),
         (Sh::Zsh, vec!["zsh", "-f", "-i"]),
@@ -203,7 +194,7 @@ fn a_warning_appears_once_before_the_prompt_near_expiry() {
 
 #[test]
 fn init_quotes_a_binary_path_with_spaces_and_quotes() {
-    let sts = sts_with_ttl(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts);
     let dir = env.home().join("my tools' \"bin\" $x");
     std::fs::create_dir_all(&dir).unwrap();
@@ -247,7 +238,7 @@ fn init_quotes_a_binary_path_with_spaces_and_quotes() {
 
 #[test]
 fn clear_unsets_everything_assume_sets() {
-    let sts = sts_with_ttl(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts);
     for sh in shells::ALL {
         let script = format!(
@@ -275,7 +266,7 @@ fn clear_unsets_everything_assume_sets() {
 
 #[test]
 fn exec_runs_the_command_with_the_credentials_and_its_exit_code() {
-    let sts = sts_with_ttl(3600);
+    let sts = FakeSts::numbered(3600);
     let mut env = env_for(&sts);
     env.set("AWS_PROFILE", "stale");
     let out = env
@@ -316,7 +307,7 @@ fn exec_runs_the_command_with_the_credentials_and_its_exit_code() {
 
 #[test]
 fn whoami_reports_the_caller_and_the_session() {
-    let sts = sts_with_ttl(42 * 60 + 30);
+    let sts = FakeSts::numbered(42 * 60 + 30);
     let mut env2 = env_for(&sts);
     let text = stdout(&env2.stsenv(&["assume", "deploy", "-s", "sh"]));
     for line in text.lines().filter(|l| l.starts_with("export ")) {
@@ -377,7 +368,7 @@ aws_secret_access_key = last";
 
 #[test]
 fn write_profile_replaces_only_its_section_and_the_aws_cli_reads_it() {
-    let sts = sts_with_ttl(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts);
     let file = env.write(".aws/credentials", CREDENTIALS);
     std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
@@ -445,7 +436,7 @@ fn mode(p: &Path) -> u32 {
 
 #[test]
 fn the_aws_cli_uses_stsenv_as_credential_process() {
-    let sts = sts_with_ttl(3600);
+    let sts = FakeSts::numbered(3600);
     let env = env_for(&sts);
     let mut config = std::fs::read_to_string(env.home().join(".aws/config")).unwrap();
     config.push_str(&format!(

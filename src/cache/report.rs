@@ -2,11 +2,8 @@
 
 use std::path::Path;
 
-use clap::Parser;
-
 use super::{key, Cache, Mode};
 use crate::assume::{config_files, load_profiles};
-use crate::cli::AssumeOnly;
 use crate::error::Error;
 use crate::resolve::{self, Request, Source};
 use crate::time;
@@ -70,10 +67,7 @@ pub fn clear(target: Option<&str>) -> Result<String, Error> {
                 .count()
         }
         Some(t) => {
-            let args = AssumeOnly::try_parse_from([t])
-                .map_err(|e| Error::Usage(e.to_string()))?
-                .opts;
-            let req = Request::from_args(&args)?;
+            let req = Request::for_target(t)?;
             let profiles = load_profiles()?;
             let plan = resolve::plan(&req, &profiles, &config_files(), &|k| std::env::var(k).ok())?;
             let mut n = plan

@@ -171,6 +171,15 @@ impl Request {
         })
     }
 
+    /// `stsenv assume TARGET` with every option at its default.
+    pub fn for_target(target: &str) -> Result<Request, Error> {
+        use clap::Parser;
+        let opts = crate::cli::AssumeOnly::try_parse_from([target])
+            .map_err(|e| Error::Usage(crate::error::one_line(&e.to_string())))?
+            .opts;
+        Request::from_args(&opts)
+    }
+
     /// The AssumeRole-only flags that were given, by name, for a profile without role_arn.
     fn role_only_flags(&self) -> Vec<&'static str> {
         let mut flags = Vec::new();
@@ -284,15 +293,12 @@ pub fn plan(
         }
     };
     let hops = assign_token_code(hops, req.token_code.as_deref())?;
-    let region = req
-        .region
-        .clone()
-        .or_else(|| env("AWS_REGION").filter(|r| !r.is_empty()))
-        .or_else(|| env("AWS_DEFAULT_REGION").filter(|r| !r.is_empty()))
-        .or_else(|| {
-            let name = config_profile.as_deref().unwrap_or("default");
-            profiles.get_profile(name)?.get("region").map(String::from)
-        });
+    let region = region(
+        req.region.as_deref(),
+        profiles,
+        config_profile.as_deref(),
+        env,
+    );
     if let Some(r) = &region {
         validate::region(r)?;
     }
@@ -303,6 +309,24 @@ pub fn plan(
         config_profile,
         warnings,
     })
+}
+
+/// The region as the AWS CLI picks it: given, then AWS_REGION / AWS_DEFAULT_REGION, then the
+/// profile's (or the default profile's) `region`. None means STS's default, us-east-1.
+pub fn region(
+    given: Option<&str>,
+    profiles: &ProfileSet,
+    profile: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    given
+        .map(String::from)
+        .or_else(|| env("AWS_REGION").filter(|r| !r.is_empty()))
+        .or_else(|| env("AWS_DEFAULT_REGION").filter(|r| !r.is_empty()))
+        .or_else(|| {
+            let p = profiles.get_profile(profile.unwrap_or("default"))?;
+            p.get("region").map(String::from)
+        })
 }
 
 /// One `--token-code` serves one MFA check: it goes to the first hop that needs one. Hops

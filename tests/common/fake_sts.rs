@@ -92,6 +92,17 @@ impl FakeSts {
         FakeSts { url, requests }
     }
 
+    /// Numbered keys per action (AssumeRole0, GetSessionToken1, …), secrets and tokens
+    /// (SECRET0, TOKEN0, …), with an expiry `ttl` seconds away.
+    pub fn numbered(ttl: i64) -> FakeSts {
+        FakeSts::start(move |r, n| Reply::Credentials {
+            access_key_id: format!("{}{n}", r.action()),
+            secret_access_key: format!("SECRET{n}"),
+            session_token: format!("TOKEN{n}"),
+            expiration: stsenv::time::rfc3339(stsenv::time::now() + ttl),
+        })
+    }
+
     /// Always the same reply.
     pub fn always(reply: Reply) -> FakeSts {
         FakeSts::start(move |_, _| reply.clone())

@@ -70,6 +70,15 @@ impl TestEnv {
         p
     }
 
+    /// Source credentials in the environment, as for the default chain, and a region.
+    pub fn with_source_keys() -> TestEnv {
+        let mut env = TestEnv::new();
+        env.set("AWS_ACCESS_KEY_ID", BASE_KEY);
+        env.set("AWS_SECRET_ACCESS_KEY", BASE_SECRET);
+        env.set("AWS_REGION", "us-east-1");
+        env
+    }
+
     /// Static keys for a `[base]` profile in the credentials file, plus `config` as given.
     pub fn with_base_profile(&self, config: &str) {
         self.write(

@@ -16,21 +16,13 @@ pub enum Sh {
 
 pub const ALL: [Sh; 4] = [Sh::Bash, Sh::Zsh, Sh::Dash, Sh::Fish];
 
-/// Every variable stsenv may touch, read back after each eval.
-pub const VARS: [&str; 12] = [
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_CREDENTIAL_EXPIRATION",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "STSENV_PROFILE",
-    "STSENV_ROLE_ARN",
-    "STSENV_EXPIRES",
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_SECURITY_TOKEN",
-];
+/// Every variable stsenv may touch, read back after each eval: what it sets, and what it
+/// unsets.
+pub fn vars() -> Vec<&'static str> {
+    let mut v = stsenv::session::SET_BY_ASSUME.to_vec();
+    v.extend(stsenv::session::ALWAYS_UNSET);
+    v
+}
 
 pub type Vars = BTreeMap<String, Option<String>>;
 
@@ -125,7 +117,7 @@ impl Sh {
 
     /// `apply`, then a dump of every variable stsenv touches.
     pub fn assume_script(self, args: &[&str]) -> String {
-        format!("{}; {}", self.apply(args), self.dump(&VARS))
+        format!("{}; {}", self.apply(args), self.dump(&vars()))
     }
 }
 

@@ -16,58 +16,33 @@ impl Tmux {
     /// Runs `args` (program first) in a tmux pane with `env`'s environment; stdout goes to
     /// `out`, stderr to `err`, the exit code to `rc` in the test's HOME.
     pub fn run(env: &TestEnv, args: &[&str]) -> Tmux {
-        super::require("tmux", "apt-get install tmux");
-        let dir = env.home().to_path_buf();
-        let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-        let vars: Vec<String> = env
-            .vars
-            .iter()
-            .map(|(k, v)| format!("{k}={}", q(v)))
-            .collect();
-        let cmd: Vec<String> = args.iter().map(|a| q(a)).collect();
+        let file = |n: &str| quote(&env.home().join(n).display().to_string());
         // A trap (not an ignore, which the child would inherit) keeps this script alive
         // through a Ctrl-C aimed at the command, so it can record the exit code.
         let script = format!(
-            "trap true INT\nenv -i {} {} >{} 2>{}; echo $? >{}\n",
-            vars.join(" "),
-            cmd.join(" "),
-            q(&dir.join("out").display().to_string()),
-            q(&dir.join("err").display().to_string()),
-            q(&dir.join("rc.tmp").display().to_string()),
-        ) + &format!(
-            "mv {} {}\n",
-            q(&dir.join("rc.tmp").display().to_string()),
-            q(&dir.join("rc").display().to_string())
+            "trap true INT\n{} >{} 2>{}; echo $? >{}\nmv {} {}\n",
+            command_line(env, args),
+            file("out"),
+            file("err"),
+            file("rc.tmp"),
+            file("rc.tmp"),
+            file("rc"),
         );
-        let script_path = env.write("tty-run.sh", &script);
-        let t = Tmux {
-            socket: dir.join("tmux.sock"),
-            dir,
-        };
-        let status = t
-            .tmux()
-            .args(["new-session", "-d", "-x", "200", "-y", "50", "sh"])
-            .arg(&script_path)
-            .status()
-            .expect("start tmux");
-        assert!(status.success(), "tmux new-session failed");
-        t
+        Tmux::launch(env, "tty-run.sh", &script)
     }
 
     /// An interactive program (a shell) in a tmux pane, with `env`'s environment; the test
     /// reads its screen and types into it.
     pub fn interactive(env: &TestEnv, args: &[&str]) -> Tmux {
+        let script = format!("exec {}\n", command_line(env, args));
+        Tmux::launch(env, "tty-shell.sh", &script)
+    }
+
+    /// Starts `script` (saved as `name` in HOME) in a detached 200x50 tmux session.
+    fn launch(env: &TestEnv, name: &str, script: &str) -> Tmux {
         super::require("tmux", "apt-get install tmux");
         let dir = env.home().to_path_buf();
-        let q = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
-        let vars: Vec<String> = env
-            .vars
-            .iter()
-            .map(|(k, v)| format!("{k}={}", q(v)))
-            .collect();
-        let cmd: Vec<String> = args.iter().map(|a| q(a)).collect();
-        let script = format!("exec env -i {} {}\n", vars.join(" "), cmd.join(" "));
-        let script_path = env.write("tty-shell.sh", &script);
+        let script_path = env.write(name, script);
         let t = Tmux {
             socket: dir.join("tmux.sock"),
             dir,
@@ -161,4 +136,19 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux().arg("kill-server").output();
     }
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// `env -i VAR=… program args…`: exactly `env`'s environment, nothing inherited.
+fn command_line(env: &TestEnv, args: &[&str]) -> String {
+    let vars: Vec<String> = env
+        .vars
+        .iter()
+        .map(|(k, v)| format!("{k}={}", quote(v)))
+        .collect();
+    let cmd: Vec<String> = args.iter().map(|a| quote(a)).collect();
+    format!("env -i {} {}", vars.join(" "), cmd.join(" "))
 }
