@@ -169,6 +169,21 @@ fn cmdline() -> String {
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let quoted: Vec<String> = args.iter().map(|a| shell::quote_posix(a)).collect();
-    format!("stsenv {}", quoted.join(" "))
+    // Plain words stay bare so the hint reads like what was typed.
+    let plain = |a: &str| {
+        !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_./:=@,+-".contains(c))
+    };
+    let words: Vec<String> = args
+        .iter()
+        .map(|a| {
+            if plain(a) {
+                a.clone()
+            } else {
+                shell::quote_posix(a)
+            }
+        })
+        .collect();
+    format!("stsenv {}", words.join(" "))
 }

@@ -304,10 +304,20 @@ fn corrupt_untrusted_and_expiring_entries_are_replaced() {
             "and replaced"
         );
     }
+    // An entry that has expired.
+    let past = stsenv::time::rfc3339(stsenv::time::now() - 60);
+    std::fs::write(
+        &file,
+        format!("{{\"Credentials\": {{\"AccessKeyId\": \"OLD\", \"SecretAccessKey\": \"S\", \"SessionToken\": \"T\", \"Expiration\": \"{past}\"}}}}"),
+    )
+    .unwrap();
+    let text = assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
+    assert_eq!(sts.calls("AssumeRole").len(), 5);
+    assert_ne!(exported(&text, "AWS_ACCESS_KEY_ID"), "OLD");
     // An entry others could have written is not trusted.
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
     assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
-    assert_eq!(sts.calls("AssumeRole").len(), 5);
+    assert_eq!(sts.calls("AssumeRole").len(), 6);
     assert_eq!(mode(&file), 0o600);
 }
 

@@ -449,3 +449,55 @@ fn the_aws_cli_uses_stsenv_as_credential_process() {
     ]);
     assert!(arn.ends_with("/AssumeRole0"), "{arn}");
 }
+
+#[test]
+fn auto_refresh_re_assumes_instead_of_warning() {
+    for (sh, args) in [
+        (Sh::Bash, vec!["bash", "--norc", "--noprofile", "-i"]),
+        (Sh::Zsh, vec!["zsh", "-f", "-i"]),
+        (Sh::Fish, vec!["fish", "--no-config", "-i"]),
+    ] {
+        sh.require();
+        // The first session ends in 3 minutes; the one that replaces it lasts an hour.
+        let sts = FakeSts::start(|r, n| common::fake_sts::Reply::Credentials {
+            access_key_id: format!("{}{n}", r.action()),
+            secret_access_key: format!("refresh-secret-{n}"),
+            session_token: format!("refresh-token-{n}"),
+            expiration: stsenv::time::rfc3339(
+                stsenv::time::now() + if n == 0 { 180 } else { 3600 },
+            ),
+        });
+        let mut env = env_for(&sts);
+        env.set("STSENV_AUTO_REFRESH", "1");
+        let tty = Tmux::interactive(&env, &args);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        tty.type_line(&init_line(sh, BIN));
+        tty.type_line("assume deploy --no-cache; echo ASSUMED");
+        tty.wait_for("stsenv: refreshed the credentials of deploy", 1);
+        tty.type_line("echo KEY-$AWS_ACCESS_KEY_ID");
+        let screen = tty.wait_for("KEY-AssumeRole", 1);
+        assert!(
+            !screen.contains("KEY-AssumeRole0"),
+            "{sh:?}: still the first session:\n{screen}"
+        );
+        assert!(
+            !screen.contains("expire in"),
+            "{sh:?}: warned instead of refreshing:\n{screen}"
+        );
+    }
+}
+
+#[test]
+fn a_terminal_gets_the_statements_and_a_hint() {
+    let sts = FakeSts::numbered(3600);
+    let env = env_for(&sts);
+    let tty = Tmux::interactive(&env, &["bash", "--norc", "--noprofile", "-i"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    tty.type_line(&format!("{} assume deploy", Sh::Bash.word(BIN)));
+    let screen = tty.wait_for("to apply this to your shell, run: eval", 1);
+    assert!(
+        screen.contains("export AWS_ACCESS_KEY_ID='AssumeRole0';"),
+        "{screen}"
+    );
+    assert!(screen.contains("stsenv assume deploy)\""), "{screen}");
+}
