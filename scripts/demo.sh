@@ -15,20 +15,12 @@ if [ -z "$stsenv" ]; then
 fi
 
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
-moto_pid=$!
-trap 'kill $moto_pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 100); do
-  python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" \
-    "http://127.0.0.1:$port/moto-api/" 2>/dev/null && break
-  sleep 0.2
-done
+. scripts/lib/moto.sh
 
 # A sandbox: its own config files, and nothing from your real ~/.aws or environment.
 unset AWS_PROFILE AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_REGION
 export AWS_CONFIG_FILE=$work/config AWS_SHARED_CREDENTIALS_FILE=$work/credentials
-export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_EC2_METADATA_DISABLED=true
+export AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port AWS_EC2_METADATA_DISABLED=true
 cat >"$AWS_SHARED_CREDENTIALS_FILE" <<CREDS
 [demo-user]
 aws_access_key_id = AKIAIOSFODNN7EXAMPLE
@@ -44,7 +36,7 @@ source_profile = demo-user
 region = eu-west-1
 CONF
 
-echo "# moto is listening on 127.0.0.1:$port; creating role demo-admin"
+echo "# moto is listening on 127.0.0.1:$moto_port; creating role demo-admin"
 aws --profile demo-user iam create-role --role-name demo-admin \
   --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}' \
   --query Role.Arn --output text

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::fake_sts::{FakeSts, Reply};
-use common::shells::{self, get, Sh};
+use common::shells::{self, Sh};
 use common::*;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/hostile";
@@ -50,21 +50,7 @@ fn hostile_values_round_trip_through_every_shell() {
         let env = TestEnv::with_source_keys();
         for sh in shells::ALL {
             let vars = shells::assume_in(&env, sh, &[ROLE, "--endpoint-url", &sts.url], &[]);
-            assert_eq!(
-                get(&vars, "AWS_ACCESS_KEY_ID").as_deref(),
-                Some(akid),
-                "{sh:?}"
-            );
-            assert_eq!(
-                get(&vars, "AWS_SECRET_ACCESS_KEY").as_deref(),
-                Some(secret),
-                "{sh:?}"
-            );
-            assert_eq!(
-                get(&vars, "AWS_SESSION_TOKEN").as_deref(),
-                Some(token),
-                "{sh:?}"
-            );
+            shells::assert_credentials(&vars, sh, akid, secret, Some(token));
         }
         let left: Vec<_> = std::fs::read_dir(env.home())
             .unwrap()
@@ -454,16 +440,6 @@ fn a_failed_assume_changes_no_variable_in_any_shell() {
         );
         let out = sh.run(&env, &script, &[]);
         let vars = shells::parse(&out.stdout);
-        assert_eq!(
-            get(&vars, "AWS_ACCESS_KEY_ID").as_deref(),
-            Some(BASE_KEY),
-            "{sh:?}"
-        );
-        assert_eq!(
-            get(&vars, "AWS_SECRET_ACCESS_KEY").as_deref(),
-            Some(BASE_SECRET),
-            "{sh:?}"
-        );
-        assert_eq!(get(&vars, "AWS_SESSION_TOKEN"), None, "{sh:?}");
+        shells::assert_credentials(&vars, sh, BASE_KEY, BASE_SECRET, None);
     }
 }

@@ -232,12 +232,7 @@ fn a_profile_without_role_arn_is_exported_as_it_is() {
     env.with_base_profile("[profile base]\nregion = us-west-2\n");
     for sh in shells::ALL {
         let vars = shells::assume_in(&env, sh, &["base"], &[]);
-        assert_eq!(get(&vars, "AWS_ACCESS_KEY_ID").as_deref(), Some(BASE_KEY));
-        assert_eq!(
-            get(&vars, "AWS_SECRET_ACCESS_KEY").as_deref(),
-            Some(BASE_SECRET)
-        );
-        assert_eq!(get(&vars, "AWS_SESSION_TOKEN"), None);
+        shells::assert_credentials(&vars, sh, BASE_KEY, BASE_SECRET, None);
         assert_eq!(get(&vars, "STSENV_ROLE_ARN"), None);
         assert_eq!(get(&vars, "AWS_REGION").as_deref(), Some("us-west-2"));
     }

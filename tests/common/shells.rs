@@ -158,3 +158,18 @@ pub fn get(vars: &Vars, name: &str) -> Option<String> {
         .cloned()
         .unwrap_or_else(|| panic!("{name} missing from dump"))
 }
+
+/// The three credential variables, as read back from `sh`.
+pub fn assert_credentials(vars: &Vars, sh: Sh, akid: &str, secret: &str, token: Option<&str>) {
+    assert_eq!(
+        get(vars, "AWS_ACCESS_KEY_ID").as_deref(),
+        Some(akid),
+        "{sh:?}"
+    );
+    assert_eq!(
+        get(vars, "AWS_SECRET_ACCESS_KEY").as_deref(),
+        Some(secret),
+        "{sh:?}"
+    );
+    assert_eq!(get(vars, "AWS_SESSION_TOKEN").as_deref(), token, "{sh:?}");
+}
