@@ -443,3 +443,56 @@ fn a_failed_assume_changes_no_variable_in_any_shell() {
         shells::assert_credentials(&vars, sh, BASE_KEY, BASE_SECRET, None);
     }
 }
+
+#[test]
+fn source_credentials_come_from_aws_config_providers() {
+    let sts = FakeSts::numbered(3600);
+    // credential_process, resolved by aws-config.
+    let env = TestEnv::new();
+    let json =
+        r#"{"Version":1,"AccessKeyId":"AKIAFROMPROCESS","SecretAccessKey":"process-secret-value"}"#;
+    env.write("creds.json", json);
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile proc]\ncredential_process = cat {}\n[profile via-proc]\nrole_arn = {ROLE}\nsource_profile = proc\n",
+            env.home().join("creds.json").display()
+        ),
+    );
+    let out = env.stsenv(&[
+        "assume",
+        "via-proc",
+        "--endpoint-url",
+        &sts.url,
+        "-s",
+        "bash",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = &sts.calls("AssumeRole")[0];
+    assert!(
+        r.authorization.contains("Credential=AKIAFROMPROCESS/"),
+        "{}",
+        r.authorization
+    );
+    // credential_source = Environment.
+    let env = TestEnv::with_source_keys();
+    env.write(
+        ".aws/config",
+        &format!("[profile via-env]\nrole_arn = {ROLE}\ncredential_source = Environment\n"),
+    );
+    let out = env.stsenv(&[
+        "assume",
+        "via-env",
+        "--endpoint-url",
+        &sts.url,
+        "-s",
+        "bash",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = &sts.calls("AssumeRole")[1];
+    assert!(
+        r.authorization.contains(&format!("Credential={BASE_KEY}/")),
+        "{}",
+        r.authorization
+    );
+}
