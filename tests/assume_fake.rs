@@ -496,3 +496,33 @@ fn source_credentials_come_from_aws_config_providers() {
         r.authorization
     );
 }
+
+#[test]
+fn a_role_arn_with_aws_profile_set_walks_that_profile_like_the_cli() {
+    let sts = FakeSts::numbered(3600);
+    let mut env = TestEnv::new();
+    env.with_base_profile(&format!(
+        "[profile first]\nrole_arn = {}\nsource_profile = base\nexternal_id = ext-first\n",
+        role_arn("first")
+    ));
+    env.set("AWS_PROFILE", "first");
+    let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let calls = sts.calls("AssumeRole");
+    assert_eq!(calls.len(), 2, "the profile's role, then the ARN");
+    assert_eq!(calls[0].param("ExternalId"), Some("ext-first"));
+    assert!(calls[0].authorization.contains(BASE_KEY));
+    assert_eq!(calls[1].param("RoleArn"), Some(ROLE));
+    assert!(calls[1].authorization.contains("Credential=AssumeRole0/"));
+    // Keys in the environment win over AWS_PROFILE, as in the CLI.
+    env.set("AWS_ACCESS_KEY_ID", "AKIAENVWINS");
+    env.set("AWS_SECRET_ACCESS_KEY", "env-wins-secret");
+    let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let last = sts.calls("AssumeRole").pop().unwrap();
+    assert!(
+        last.authorization.contains("Credential=AKIAENVWINS/"),
+        "{}",
+        last.authorization
+    );
+}

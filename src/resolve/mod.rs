@@ -264,18 +264,24 @@ pub fn plan(
             (source, hops, Some(name.clone()))
         }
         Target::RoleArn(arn) => {
-            let (source, mut hops) = match &req.profile {
+            // As the AWS CLI does: --profile, else keys in the environment, else AWS_PROFILE.
+            // A profile goes through stsenv's own chain walk, so its MFA and session
+            // settings are honoured; everything else is aws-config's default chain.
+            let env_key = env("AWS_ACCESS_KEY_ID").filter(|k| !k.is_empty());
+            let source_profile = req
+                .profile
+                .clone()
+                .or_else(|| env("AWS_PROFILE").filter(|p| !p.is_empty() && env_key.is_none()));
+            let (source, mut hops) = match &source_profile {
                 Some(p) => profile::walk(profiles, p, &default_session, files, &mut warnings)?,
                 None => (Source::DefaultChain, Vec::new()),
             };
-            let cache_source = match (&req.profile, env("AWS_ACCESS_KEY_ID"), env("AWS_PROFILE")) {
-                (Some(p), _, _) => format!("profile:{p}"),
-                (None, Some(key), _) if !key.is_empty() => format!("key:{key}"),
-                (None, _, Some(p)) if !p.is_empty() => format!("profile:{p}"),
-                _ => "default".to_string(),
+            let cache_source = match (&source_profile, &env_key) {
+                (Some(p), _) => format!("profile:{p}"),
+                (None, Some(key)) => format!("key:{key}"),
+                (None, None) => "default".to_string(),
             };
-            let mfa_process = req
-                .profile
+            let mfa_process = source_profile
                 .as_deref()
                 .and_then(|p| profiles.get_profile(p)?.get("mfa_process"))
                 .map(String::from);
@@ -288,7 +294,7 @@ pub fn plan(
             };
             req.apply_to(&mut last);
             hops.push(last);
-            let config_profile = req.profile.clone().or_else(|| env("AWS_PROFILE"));
+            let config_profile = source_profile.or_else(|| env("AWS_PROFILE"));
             (source, hops, config_profile)
         }
     };
