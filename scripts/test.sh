@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need when it is missing
-# (zsh, fish, dash, tmux, shellcheck from Debian; moto's server and the aws CLI from PyPI), then runs
+# (zsh, fish, dash, tmux, shellcheck, elvish from Debian; moto's server and the aws CLI from PyPI), then runs
 # `cargo test`. Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
-for tool in zsh fish dash tmux shellcheck; do
+for tool in zsh fish dash tmux shellcheck elvish; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then

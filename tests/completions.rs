@@ -293,3 +293,22 @@ fn profiles_reads_a_seven_thousand_line_config() {
     assert_eq!(names.lines().count(), 1400);
     assert!(names.starts_with("p0000\np0001\n") && names.ends_with("p1399\n"));
 }
+
+#[test]
+fn elvish_completes_live_profile_names() {
+    require("elvish", "apt-get install elvish");
+    let mut env = env_with_profiles();
+    env.set("TERM", "xterm");
+    let tty = Tmux::interactive(&env, &["elvish"]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    tty.type_line(&format!(
+        "eval (slurp < '{}'); $edit:completion:arg-completer[stsenv] stsenv assume d | each {{|c| echo CAND-$c }}",
+        repo_file("stsenv.elv").display()
+    ));
+    let screen = tty.wait_for("CAND-dev-admin", 1);
+    assert!(
+        screen.contains("CAND-dev\n") || screen.contains("CAND-dev "),
+        "{screen}"
+    );
+    assert!(!screen.contains("CAND-prod"), "{screen}");
+}
