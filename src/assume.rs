@@ -8,8 +8,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_config::profile::ProfileSet;
-use aws_config::provider_config::ProviderConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_sts::config::Region;
 use aws_types::os_shim_internal::{Env, Fs};
 
@@ -101,11 +99,7 @@ pub fn assume(req: &Request) -> Result<Session, Error> {
     if let Some(creds) = cached_last() {
         return Ok(session(creds));
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?;
-    let creds = rt.block_on(fetch(req, &plan, &profiles, cache.as_ref(), &keys))?;
+    let creds = runtime()?.block_on(fetch(req, &plan, &profiles, cache.as_ref(), &keys))?;
     Ok(session(creds))
 }
 
@@ -139,11 +133,7 @@ async fn fetch(
         ),
         None => {
             let region = Region::new(region.to_string());
-            let provider_config = ProviderConfig::without_region()
-                .with_region(Some(region.clone()))
-                .with_http_client(http.clone())
-                .with_timeout_config(sts::timeouts(req.timeout))
-                .with_behavior_version(Some(BehaviorVersion::latest()));
+            let provider_config = source::provider_config(&region, http.clone(), req.timeout);
             let creds =
                 source::credentials(&plan.source, profiles, &provider_config, &region).await?;
             (0, creds, plan.source.label())
@@ -271,6 +261,14 @@ async fn mfa_session(
     Ok(creds)
 }
 
+/// The runtime for the paths that make requests; the others never build one.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
+}
+
 pub fn load_profiles() -> Result<ProfileSet, Error> {
     // aws-config passes over a config file it can't read as if it were missing; a user
     // whose profiles vanish because of a permission deserves to be told.
@@ -289,7 +287,7 @@ pub fn load_profiles() -> Result<ProfileSet, Error> {
 }
 
 /// The path aws-config reads for `var`, with `~/` expanded as it does.
-fn config_path(var: &str, default: &str) -> Option<std::path::PathBuf> {
+pub fn config_path(var: &str, default: &str) -> Option<std::path::PathBuf> {
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(std::path::PathBuf::from);

@@ -28,20 +28,8 @@ pub fn check_profile_name(name: &str) -> Result<(), Error> {
 
 /// Where the AWS CLI reads credentials: AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials.
 pub fn path() -> Result<PathBuf, Error> {
-    let home = std::env::var("HOME").ok().filter(|h| !h.is_empty());
-    let expand = |p: String| match (p.strip_prefix("~/"), &home) {
-        (Some(rest), Some(h)) => PathBuf::from(h).join(rest),
-        _ => PathBuf::from(p),
-    };
-    match std::env::var("AWS_SHARED_CREDENTIALS_FILE")
-        .ok()
-        .filter(|p| !p.is_empty())
-    {
-        Some(p) => Ok(expand(p)),
-        None => home
-            .map(|h| PathBuf::from(h).join(".aws").join("credentials"))
-            .ok_or_else(|| Error::Usage("HOME is not set: set AWS_SHARED_CREDENTIALS_FILE".into())),
-    }
+    crate::assume::config_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")
+        .ok_or_else(|| Error::Usage("HOME is not set: set AWS_SHARED_CREDENTIALS_FILE".into()))
 }
 
 /// Writes `[name]` and returns the file's path.

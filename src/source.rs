@@ -18,6 +18,19 @@ use crate::error::{chain, Error};
 use crate::resolve::{CredentialSource, Source};
 use crate::session::Credentials;
 
+/// What aws-config's providers need to reach SSO, IMDS or ECS: region, client, timeouts.
+pub fn provider_config(
+    region: &Region,
+    http: aws_sdk_sts::config::SharedHttpClient,
+    timeout: std::time::Duration,
+) -> ProviderConfig {
+    ProviderConfig::without_region()
+        .with_region(Some(region.clone()))
+        .with_http_client(http)
+        .with_timeout_config(crate::sts::timeouts(timeout))
+        .with_behavior_version(Some(aws_config::BehaviorVersion::latest()))
+}
+
 /// `config` must carry `region` too; the default chain takes it separately.
 pub async fn credentials(
     source: &Source,
@@ -98,17 +111,9 @@ pub async fn credentials(
 /// Whether aws-config has anything to work with in this profile; its own error for an empty
 /// profile ("the credential provider was not enabled") tells the user nothing.
 fn has_credentials(profiles: &ProfileSet, name: &str) -> bool {
-    const KEYS: [&str; 6] = [
-        "aws_access_key_id",
-        "sso_session",
-        "sso_start_url",
-        "sso_account_id",
-        "credential_process",
-        "web_identity_token_file",
-    ];
     profiles
         .get_profile(name)
-        .is_some_and(|p| KEYS.iter().any(|k| p.get(k).is_some()))
+        .is_some_and(|p| crate::profiles::kind(p) != "settings")
 }
 
 fn static_keys(source: &Source, profiles: &ProfileSet, name: &str) -> Result<Credentials, Error> {

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use aws_config::provider_config::ProviderConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_sts::config::Region;
 use serde_json::json;
 
@@ -24,7 +22,7 @@ pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
     }
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let profiles = load_profiles()?;
-    let rt = runtime()?;
+    let rt = assume::runtime()?;
     let (creds, profile, label) = match &args.profile {
         Some(p) => {
             let session = assume::assume(&Request::for_target(p)?)?;
@@ -36,7 +34,7 @@ pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
         }
         None => {
             let region = Region::new(region(&env, &profiles, None));
-            let config = provider_config(&region);
+            let config = source::provider_config(&region, sts::http_client(), TIMEOUT);
             let creds = rt.block_on(source::credentials(
                 &Source::DefaultChain,
                 &profiles,
@@ -89,21 +87,6 @@ pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
         out.push_str(&format!("Profile  {p} (stsenv{when})\n"));
     }
     Ok(out)
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)
-}
-
-fn provider_config(region: &Region) -> ProviderConfig {
-    ProviderConfig::without_region()
-        .with_region(Some(region.clone()))
-        .with_http_client(sts::http_client())
-        .with_timeout_config(sts::timeouts(TIMEOUT))
-        .with_behavior_version(Some(BehaviorVersion::latest()))
 }
 
 fn region(
