@@ -293,7 +293,7 @@ fn mfa_serial_in_the_profile_gets_an_mfa_session_first() {
 fn fails_cleanly(reply: Reply, expect: &str) -> (FakeSts, String) {
     let sts = FakeSts::always(reply);
     let env = TestEnv::with_source_keys();
-    let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
+    let out = env.assume_at(ROLE, &sts.url);
     let err = assert_clean_failure(&out, &[BASE_SECRET, BASE_KEY]);
     assert!(err.contains(expect), "expected {expect:?} in: {err}");
     (sts, err)
@@ -459,14 +459,7 @@ fn source_credentials_come_from_aws_config_providers() {
             env.home().join("creds.json").display()
         ),
     );
-    let out = env.stsenv(&[
-        "assume",
-        "via-proc",
-        "--endpoint-url",
-        &sts.url,
-        "-s",
-        "bash",
-    ]);
+    let out = env.assume_at("via-proc", &sts.url);
     assert!(out.status.success(), "{}", stderr(&out));
     let r = &sts.calls("AssumeRole")[0];
     assert!(
@@ -480,14 +473,7 @@ fn source_credentials_come_from_aws_config_providers() {
         ".aws/config",
         &format!("[profile via-env]\nrole_arn = {ROLE}\ncredential_source = Environment\n"),
     );
-    let out = env.stsenv(&[
-        "assume",
-        "via-env",
-        "--endpoint-url",
-        &sts.url,
-        "-s",
-        "bash",
-    ]);
+    let out = env.assume_at("via-env", &sts.url);
     assert!(out.status.success(), "{}", stderr(&out));
     let r = &sts.calls("AssumeRole")[1];
     assert!(
@@ -506,7 +492,7 @@ fn a_role_arn_with_aws_profile_set_walks_that_profile_like_the_cli() {
         role_arn("first")
     ));
     env.set("AWS_PROFILE", "first");
-    let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
+    let out = env.assume_at(ROLE, &sts.url);
     assert!(out.status.success(), "{}", stderr(&out));
     let calls = sts.calls("AssumeRole");
     assert_eq!(calls.len(), 2, "the profile's role, then the ARN");
@@ -517,7 +503,7 @@ fn a_role_arn_with_aws_profile_set_walks_that_profile_like_the_cli() {
     // Keys in the environment win over AWS_PROFILE, as in the CLI.
     env.set("AWS_ACCESS_KEY_ID", "AKIAENVWINS");
     env.set("AWS_SECRET_ACCESS_KEY", "env-wins-secret");
-    let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
+    let out = env.assume_at(ROLE, &sts.url);
     assert!(out.status.success(), "{}", stderr(&out));
     let last = sts.calls("AssumeRole").pop().unwrap();
     assert!(

@@ -109,14 +109,7 @@ fn throttling_is_retried_until_the_server_recovers() {
             Reply::creds("ASIARECOVERED", "recovered-secret", "recovered-token")
         }
     });
-    let out = TestEnv::with_source_keys().stsenv(&[
-        "assume",
-        ROLE,
-        "--endpoint-url",
-        &sts.url,
-        "-s",
-        "bash",
-    ]);
+    let out = TestEnv::with_source_keys().assume_at(ROLE, &sts.url);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("ASIARECOVERED"));
     assert_eq!(sts.requests().len(), 3);
@@ -221,7 +214,7 @@ fn credentials_expired_on_arrival_are_exported_with_a_warning() {
         expiration: "2001-01-01T00:00:00Z".into(),
     });
     let env = TestEnv::with_source_keys();
-    let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
+    let out = env.assume_at(ROLE, &sts.url);
     assert!(out.status.success());
     assert!(stdout(&out).contains("export AWS_ACCESS_KEY_ID='ASIASKEWED';"));
     let err = stderr(&out);
@@ -281,7 +274,7 @@ fn without_home_or_a_writable_cache_it_still_works_with_one_warning() {
     ));
     let mut env = TestEnv::with_source_keys();
     env.vars.retain(|(k, _)| k != "HOME");
-    let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
+    let out = env.assume_at(ROLE, &sts.url);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("ASIANOCACHE"));
     assert_eq!(stderr(&out).lines().count(), 1);
@@ -291,7 +284,7 @@ fn without_home_or_a_writable_cache_it_still_works_with_one_warning() {
     let env = TestEnv::with_source_keys();
     env.write(".aws/cli", "not a folder");
     env.write(".cache/stsenv", "not a folder");
-    let out = env.stsenv(&["assume", ROLE, "--endpoint-url", &sts.url, "-s", "bash"]);
+    let out = env.assume_at(ROLE, &sts.url);
     assert!(out.status.success(), "{}", stderr(&out));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "one warning: {err}");
@@ -344,14 +337,7 @@ fn invalid_utf8_and_nul_are_refused_cleanly() {
     let err = assert_clean_failure(&out, &[]);
     assert!(err.contains("UTF-8"), "{err}");
     let sts = FakeSts::always(Reply::creds("ASIA\0NUL", "nul-secret", "nul-token"));
-    let out = TestEnv::with_source_keys().stsenv(&[
-        "assume",
-        ROLE,
-        "--endpoint-url",
-        &sts.url,
-        "-s",
-        "bash",
-    ]);
+    let out = TestEnv::with_source_keys().assume_at(ROLE, &sts.url);
     assert_clean_failure(&out, &[]);
 }
 

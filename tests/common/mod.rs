@@ -110,6 +110,11 @@ impl TestEnv {
         out
     }
 
+    /// `stsenv assume TARGET --endpoint-url URL -s bash`: the most common run in the tests.
+    pub fn assume_at(&self, target: &str, url: &str) -> Output {
+        self.stsenv(&["assume", target, "--endpoint-url", url, "-s", "bash"])
+    }
+
     /// `aws sts get-caller-identity` with the given extra environment; returns the ARN.
     pub fn caller_arn(&self, extra: &[(&str, String)]) -> String {
         let mut c = self.command("aws");
