@@ -1,9 +1,10 @@
-//! Command-line interface: the public contract of flags and subcommands.
+//! Command-line interface: the public contract of flags and subcommands, and the completion
+//! that answers from the same definition. Only clap lives here; the commands read it.
 
-use clap::{Args, Parser, Subcommand};
-use clap_complete::ArgValueCandidates;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+use clap_complete::{ArgValueCandidates, CompleteEnv, CompletionCandidate};
 
-use crate::complete::{profile_candidates, CompletionShell};
 use crate::shell::Shell;
 
 #[derive(Debug, Parser)]
@@ -89,14 +90,6 @@ pub enum CacheAction {
         #[arg(add = ArgValueCandidates::new(profile_candidates))]
         target: Option<String>,
     },
-}
-
-/// Parses `assume` options alone, so other commands can reuse their defaults.
-#[derive(Debug, Parser)]
-#[command(name = "stsenv assume", no_binary_name = true)]
-pub struct AssumeOnly {
-    #[command(flatten)]
-    pub opts: AssumeOptions,
 }
 
 #[derive(Debug, Args)]
@@ -196,12 +189,14 @@ pub struct AssumeOptions {
     pub endpoint_url: Option<String>,
 
     /// Give up on a request that gets no answer after this long (seconds, or 30s, 1m)
-    #[arg(long, value_name = "DURATION", default_value = "15")]
-    pub timeout: String,
+    /// [default: 15]
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
 
     /// How long the MFA session behind your roles lasts (GetSessionToken; 15m to 36h)
-    #[arg(long, value_name = "DURATION", default_value = "12h")]
-    pub mfa_session_duration: String,
+    /// [default: 12h]
+    #[arg(long, value_name = "DURATION")]
+    pub mfa_session_duration: Option<String>,
 
     /// Neither read nor write cached credentials
     #[arg(long, conflicts_with = "refresh")]
@@ -210,4 +205,67 @@ pub struct AssumeOptions {
     /// Ignore cached credentials and cache the new ones
     #[arg(long)]
     pub refresh: bool,
+}
+
+/// The variable through which the shells' completion scripts call stsenv back.
+pub const COMPLETE_VAR: &str = "STSENV_COMPLETE";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    #[value(alias = "pwsh")]
+    Powershell,
+    Elvish,
+}
+
+impl CompletionShell {
+    fn completer(self) -> &'static dyn EnvCompleter {
+        match self {
+            Self::Bash => &Bash,
+            Self::Zsh => &Zsh,
+            Self::Fish => &Fish,
+            Self::Powershell => &Powershell,
+            Self::Elvish => &Elvish,
+        }
+    }
+
+    /// The script that registers completion for `stsenv`, calling `completer` (a command
+    /// name or path) back at each TAB.
+    pub fn registration(self, completer: &str) -> String {
+        let mut buf = Vec::new();
+        self.completer()
+            .write_registration(COMPLETE_VAR, "stsenv", "stsenv", completer, &mut buf)
+            .expect("writing to memory");
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+/// Answers a completion request and exits, when the shell's script made one.
+pub fn answer_completion_if_asked() {
+    if std::env::var_os(COMPLETE_VAR).is_some() {
+        CompleteEnv::with_factory(Cli::command)
+            .var(COMPLETE_VAR)
+            .complete();
+    }
+}
+
+/// Profile names, with the role ARN as the description where there is one.
+pub fn profile_candidates() -> Vec<CompletionCandidate> {
+    let Ok(set) = crate::aws_files::load_profiles() else {
+        return Vec::new();
+    };
+    let mut names: Vec<&str> = set.profiles().collect();
+    names.sort_unstable();
+    names
+        .into_iter()
+        .map(|name| {
+            let help = set
+                .get_profile(name)
+                .and_then(|p| p.get("role_arn"))
+                .map(|a| a.to_string().into());
+            CompletionCandidate::new(name).help(help)
+        })
+        .collect()
 }

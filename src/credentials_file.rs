@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
-use crate::cache::write_atomic;
+use crate::aws_files::credentials_path;
 use crate::error::Error;
+use crate::fsutil::write_atomic;
 use crate::session::Credentials;
 use crate::time::rfc3339;
 
@@ -26,12 +27,6 @@ pub fn check_profile_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// Where the AWS CLI reads credentials: AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials.
-pub fn path() -> Result<PathBuf, Error> {
-    crate::assume::config_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials")
-        .ok_or_else(|| Error::Usage("HOME is not set: set AWS_SHARED_CREDENTIALS_FILE".into()))
-}
-
 /// Writes `[name]` and returns the file's path.
 pub fn write_profile(name: &str, creds: &Credentials) -> Result<PathBuf, Error> {
     let mut body = vec![
@@ -50,7 +45,7 @@ pub fn write_profile(name: &str, creds: &Credentials) -> Result<PathBuf, Error> 
             why: "a value contains a line break, which the file format can't hold",
         });
     }
-    let file = path()?;
+    let file = credentials_path()?;
     // Follow a symlinked credentials file, as the AWS CLI does when it reads it.
     let target = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
     let old = match std::fs::read_to_string(&target) {

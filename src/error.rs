@@ -77,6 +77,18 @@ pub enum Error {
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
 
+    #[error("HOME is not set: set HOME or {0}")]
+    NoHome(&'static str),
+
+    #[error("cannot run {program}: {source}")]
+    Exec {
+        program: String,
+        source: std::io::Error,
+    },
+
+    #[error("cannot find the stsenv binary's path: {0}")]
+    OwnPath(String),
+
     #[error("{0}")]
     Usage(String),
 }

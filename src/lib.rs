@@ -1,22 +1,23 @@
 //! stsenv: assume an AWS IAM role and print the environment for a shell. The binary in
 //! `main.rs` is a thin edge over these modules; the library exists so tests can drive the
 //! renderers directly.
+//!
+//! Layers, top to bottom (imports go down, never up): the commands (`cli`, `cmd`), the
+//! credential engine (`engine`), and the ground (everything else).
 
-pub mod assume;
+pub mod aws_files;
 pub mod cache;
 pub mod cli;
-pub mod complete;
+pub mod cmd;
 pub mod credentials_file;
+pub mod engine;
 pub mod error;
-pub mod exec;
-pub mod init;
+pub mod fsutil;
 pub mod mfa;
-pub mod profiles;
-pub mod resolve;
+pub mod net;
 pub mod session;
 pub mod shell;
-pub mod source;
 pub mod sts;
 pub mod time;
+pub mod validate;
 pub mod verbose;
-pub mod whoami;

@@ -6,14 +6,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 
-use stsenv::cache;
-use stsenv::cli::{CacheAction, Cli, Command};
+use stsenv::cli::{self, Cli};
+use stsenv::cmd::{self, Failure, Output};
 use stsenv::error::Error;
 use stsenv::shell::{self, Shell};
-use stsenv::{assume, complete, exec, init, profiles, session, verbose, whoami};
+use stsenv::verbose;
 
 fn main() -> ExitCode {
-    complete::answer_if_asked();
+    cli::answer_completion_if_asked();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -21,77 +21,23 @@ fn main() -> ExitCode {
     if cli.verbose {
         verbose::enable();
     }
-    match cli.command {
-        Command::Assume(args) => {
-            let shell = args.shell.unwrap_or_else(shell::detect);
-            match assume::run(&args, shell) {
-                Ok(text) => {
-                    let code = print_stdout(&text);
-                    if std::io::stdout().is_terminal() {
-                        if let Some(hint) = shell.syntax().and_then(|s| s.apply_hint(&cmdline())) {
-                            eprintln!("stsenv: {hint}");
-                        }
-                    }
-                    code
+    match cmd::run(cli.command) {
+        Ok(Output::Eval { shell, text }) => {
+            let code = print_stdout(&text);
+            if std::io::stdout().is_terminal() {
+                if let Some(hint) = shell.syntax().and_then(|s| s.apply_hint(&cmdline())) {
+                    eprintln!("stsenv: {hint}");
                 }
-                Err(e) => fail(shell, &e),
             }
+            code
         }
-        Command::Exec(args) => match exec::run(&args) {
-            Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-            Err(e) => report(&e),
-        },
-        Command::Clear { shell } => {
-            let shell = shell.unwrap_or_else(shell::detect);
-            match shell.syntax() {
-                Some(syntax) => match shell::render(syntax, &session::clear()) {
-                    Ok(text) => print_stdout(&text),
-                    Err(e) => fail(shell, &e),
-                },
-                None => report(&Error::Usage(
-                    "`stsenv clear` has nothing to print as json".into(),
-                )),
-            }
-        }
-        Command::Whoami(args) => match whoami::run(&args) {
-            Ok(text) => print_stdout(&text),
-            Err(e) => report(&e),
-        },
-        Command::Init { shell } => match init::script(shell) {
-            Ok(text) => print_stdout(&text),
-            Err(e) => fail(shell, &e),
-        },
-        Command::Profiles { json, names } => match assume::load_profiles() {
-            Ok(set) => {
-                let rows = profiles::rows(&set);
-                print_stdout(&match (json, names) {
-                    (true, _) => profiles::json(&rows),
-                    (_, true) => profiles::names(&rows),
-                    _ => profiles::table(&rows),
-                })
-            }
-            Err(e) => report(&e),
-        },
-        Command::Completions { shell } => print_stdout(&complete::registration(shell, "stsenv")),
-        Command::Cache { action } => {
-            let result = match action {
-                CacheAction::List => cache::report::list().inspect(|table| {
-                    if table.is_empty() {
-                        eprintln!("stsenv: nothing cached");
-                    }
-                }),
-                CacheAction::Clear { target } => {
-                    cache::report::clear(target.as_deref()).map(|done| {
-                        eprintln!("stsenv: {done}");
-                        String::new()
-                    })
-                }
-            };
-            match result {
-                Ok(text) => print_stdout(&text),
-                Err(e) => report(&e),
-            }
-        }
+        Ok(Output::Text(text)) => print_stdout(&text),
+        Ok(Output::Exit(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(Failure {
+            error,
+            shell: Some(shell),
+        }) => fail(shell, &error),
+        Err(Failure { error, shell: None }) => report(&error),
     }
 }
 

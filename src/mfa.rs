@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 use crate::error::Error;
-use crate::resolve::validate;
+use crate::validate;
 
 const TRIES: usize = 3;
 

@@ -1,4 +1,7 @@
-//! The result of an assume, and the environment variables that carry it to a shell.
+//! Credentials and the session an assume produces, their conversions to and from the SDK's
+//! type, and the environment variables that carry them to a shell.
+
+use std::time::UNIX_EPOCH;
 
 use crate::time::rfc3339;
 
@@ -24,6 +27,32 @@ impl std::fmt::Debug for Credentials {
             )
             .field("expires", &self.expires)
             .finish()
+    }
+}
+
+impl Credentials {
+    pub fn from_sdk(c: &aws_credential_types::Credentials) -> Credentials {
+        Credentials {
+            access_key_id: c.access_key_id().to_string(),
+            secret_access_key: c.secret_access_key().to_string(),
+            session_token: c.session_token().map(String::from),
+            expires: c.expiry().map(|t| match t.duration_since(UNIX_EPOCH) {
+                Ok(d) => d.as_secs() as i64,
+                Err(e) => -(e.duration().as_secs() as i64),
+            }),
+        }
+    }
+
+    pub fn to_sdk(&self) -> aws_credential_types::Credentials {
+        aws_credential_types::Credentials::new(
+            &self.access_key_id,
+            &self.secret_access_key,
+            self.session_token.clone(),
+            self.expires
+                .and_then(|s| u64::try_from(s).ok())
+                .map(|s| UNIX_EPOCH + std::time::Duration::from_secs(s)),
+            "stsenv",
+        )
     }
 }
 

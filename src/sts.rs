@@ -1,36 +1,33 @@
-//! Talking to STS: one client configuration, one AssumeRole call per hop, and every STS or
-//! network failure turned into a sentence that says what to check.
+//! Talking to STS: one client configuration, the calls stsenv makes, and every STS or
+//! network failure turned into a sentence that says what to check. Knows nothing of profiles
+//! or the cache.
 
 use std::time::Duration;
 
-use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::config::Region;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
-use aws_smithy_http_client::tls;
 use aws_types::service_config::ServiceConfigKey;
 
 use crate::error::{one_line, Error};
-use crate::resolve::Hop;
+use crate::net::Net;
 use crate::session::Credentials;
-use crate::source;
 
-pub fn http_client() -> aws_sdk_sts::config::SharedHttpClient {
-    // ring, not aws-lc: one TLS stack, and the smaller binary.
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
-
-pub fn timeouts(timeout: Duration) -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .operation_timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .build()
+/// The parameters of one AssumeRole call.
+#[derive(Debug, Clone, Default)]
+pub struct RoleCall {
+    pub role_arn: String,
+    pub session_name: String,
+    pub duration: Option<u32>,
+    pub external_id: Option<String>,
+    pub mfa_serial: Option<String>,
+    pub token_code: Option<String>,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+    pub tags: Vec<(String, String)>,
+    pub source_identity: Option<String>,
 }
 
 pub struct Sts {
@@ -42,16 +39,16 @@ pub struct Sts {
 }
 
 impl Sts {
+    /// `profile` is the one whose settings (endpoint_url, services) apply.
     pub async fn new(
+        net: &Net,
         region: &str,
         endpoint_url: Option<&str>,
         profile: Option<&str>,
-        timeout: Duration,
-        http: aws_sdk_sts::config::SharedHttpClient,
     ) -> Sts {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_string()))
-            .timeout_config(timeouts(timeout))
+            .timeout_config(net.timeouts())
             .no_credentials();
         if let Some(p) = profile {
             loader = loader.profile_name(p);
@@ -75,17 +72,11 @@ impl Sts {
             })
             .or_else(|| sdk.endpoint_url().map(String::from))
             .unwrap_or_else(|| default_endpoint(region));
-        // A plain-http endpoint (a local STS) needs no TLS, so the trust store isn't loaded.
-        let http = if endpoint.starts_with("http://") {
-            aws_smithy_http_client::Builder::new().build_http()
-        } else {
-            http
-        };
         Sts {
-            config: aws_sdk_sts::config::Builder::from(&sdk).http_client(http),
+            config: aws_sdk_sts::config::Builder::from(&sdk).http_client(net.client_for(&endpoint)),
             endpoint,
             region: region.to_string(),
-            timeout,
+            timeout: net.timeout(),
         }
     }
 
@@ -98,7 +89,7 @@ impl Sts {
         let config = self
             .config
             .clone()
-            .credentials_provider(source::to_sdk(creds))
+            .credentials_provider(creds.to_sdk())
             .build();
         aws_sdk_sts::Client::from_conf(config)
     }
@@ -157,7 +148,7 @@ impl Sts {
     pub async fn assume_role(
         &self,
         creds: &Credentials,
-        hop: &Hop,
+        hop: &RoleCall,
         source_label: &str,
     ) -> Result<(Credentials, Option<String>), Error> {
         let client = self.client(creds);

@@ -7,20 +7,27 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
-use crate::resolve::Hop;
+use crate::sts::RoleCall;
 
 /// The arguments botocore hashes: RoleArn, RoleSessionName only when configured (a generated
 /// one would change every time), ExternalId, SerialNumber, DurationSeconds, Policy parsed so
 /// its keys sort. Options the CLI can't express (policy ARNs, tags, source identity, where the
 /// source credentials of a bare role ARN came from) are added under names the CLI never uses,
 /// so those entries can't collide with the CLI's.
-pub fn role_args(hop: &Hop) -> BTreeMap<String, Value> {
+///
+/// `session_name_configured`: whether the session name was given or configured rather than
+/// generated; `source`: for a bare role ARN, where its source credentials came from.
+pub fn role_args(
+    hop: &RoleCall,
+    session_name_configured: bool,
+    source: Option<&str>,
+) -> BTreeMap<String, Value> {
     let mut args = BTreeMap::new();
     let mut put = |k: &str, v: Value| {
         args.insert(k.to_string(), v);
     };
     put("RoleArn", hop.role_arn.clone().into());
-    if hop.session_name_configured {
+    if session_name_configured {
         put("RoleSessionName", hop.session_name.clone().into());
     }
     if let Some(id) = &hop.external_id {
@@ -53,14 +60,16 @@ pub fn role_args(hop: &Hop) -> BTreeMap<String, Value> {
     if let Some(id) = &hop.source_identity {
         put("SourceIdentity", id.clone().into());
     }
-    if let Some(source) = &hop.cache_source {
-        put("stsenv:Source", source.clone().into());
+    if let Some(source) = source {
+        put("stsenv:Source", source.into());
     }
     args
 }
 
-pub fn role_key(hop: &Hop) -> String {
-    let args: serde_json::Map<String, Value> = role_args(hop).into_iter().collect();
+pub fn role_key(hop: &RoleCall, session_name_configured: bool, source: Option<&str>) -> String {
+    let args: serde_json::Map<String, Value> = role_args(hop, session_name_configured, source)
+        .into_iter()
+        .collect();
     sha1_hex(&python_dumps(&Value::Object(args)))
 }
 
@@ -135,11 +144,11 @@ fn dump_str(s: &str, out: &mut String) {
 mod tests {
     use super::*;
 
-    fn hop() -> Hop {
-        Hop {
+    fn hop() -> RoleCall {
+        RoleCall {
             role_arn: "arn:aws:iam::123456789012:role/deploy".into(),
             session_name: "stsenv-alice".into(),
-            ..Hop::default()
+            ..RoleCall::default()
         }
     }
 
@@ -149,25 +158,34 @@ mod tests {
     fn matches_botocore_for_a_bare_role() {
         let h = hop();
         assert_eq!(
-            python_dumps(&Value::Object(role_args(&h).into_iter().collect())),
+            python_dumps(&Value::Object(
+                role_args(&h, false, None).into_iter().collect()
+            )),
             r#"{"RoleArn": "arn:aws:iam::123456789012:role/deploy"}"#
         );
-        assert_eq!(role_key(&h), "6a9d9ba39800a1773d9a3bd50c4a0db301ff5832");
+        assert_eq!(
+            role_key(&h, false, None),
+            "6a9d9ba39800a1773d9a3bd50c4a0db301ff5832"
+        );
     }
 
     #[test]
     fn matches_botocore_with_every_profile_setting() {
         let mut h = hop();
         h.session_name = "ops".into();
-        h.session_name_configured = true;
         h.external_id = Some("ext-1".into());
         h.mfa_serial = Some("arn:aws:iam::123456789012:mfa/alice".into());
         h.duration = Some(3600);
         assert_eq!(
-            python_dumps(&Value::Object(role_args(&h).into_iter().collect())),
+            python_dumps(&Value::Object(
+                role_args(&h, true, None).into_iter().collect()
+            )),
             r#"{"DurationSeconds": 3600, "ExternalId": "ext-1", "RoleArn": "arn:aws:iam::123456789012:role/deploy", "RoleSessionName": "ops", "SerialNumber": "arn:aws:iam::123456789012:mfa/alice"}"#
         );
-        assert_eq!(role_key(&h), "2256203850bd492b16d5580f30f0039d8127ec6b");
+        assert_eq!(
+            role_key(&h, true, None),
+            "2256203850bd492b16d5580f30f0039d8127ec6b"
+        );
     }
 
     #[test]

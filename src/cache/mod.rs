@@ -5,15 +5,14 @@
 //! entry that can't be read or trusted is ignored and later replaced.
 
 pub mod key;
-pub mod report;
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::fsutil::{make_dir, private_options, write_atomic};
 use crate::session::Credentials;
 use crate::time;
 
@@ -156,11 +155,10 @@ impl Cache {
         }
         let dir = self.own_dir.join("locks");
         make_dir(&dir).ok()?;
-        let file = OpenOptions::new()
+        let file = private_options()
             .create(true)
             .truncate(false)
             .write(true)
-            .mode_0600()
             .open(dir.join(format!("{name}.lock")))
             .ok()?;
         let deadline = Instant::now() + wait;
@@ -275,96 +273,6 @@ fn fresh(doc: &Value) -> Option<Credentials> {
         session_token: Some(field("SessionToken")?),
         expires: Some(expires),
     })
-}
-
-fn make_dir(dir: &Path) -> std::io::Result<()> {
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir)
-}
-
-trait Mode0600 {
-    fn mode_0600(&mut self) -> &mut Self;
-}
-
-impl Mode0600 for OpenOptions {
-    fn mode_0600(&mut self) -> &mut Self {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            self.mode(0o600);
-        }
-        self
-    }
-}
-
-/// Writes `name` in `dir` through a temp file in the same dir and a rename, so a reader sees
-/// the old file or the new one, never half of one.
-pub fn write_atomic(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
-    make_dir(dir)?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let tmp = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
-    // A Ctrl-C between creating the temp file and renaming it would leave it behind: hold
-    // such signals until the rename is done (they are delivered right after).
-    let _hold = HoldSignals::new();
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode_0600()
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        fs::rename(&tmp, dir.join(name))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Blocks SIGINT, SIGTERM and SIGHUP for as long as it lives.
-struct HoldSignals {
-    #[cfg(unix)]
-    old: libc::sigset_t,
-}
-
-impl HoldSignals {
-    fn new() -> Self {
-        #[cfg(unix)]
-        // SAFETY: plain calls on sigset_t values owned here; pthread_sigmask only changes
-        // this thread's mask, restored in Drop.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-                libc::sigaddset(&mut set, sig);
-            }
-            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
-            HoldSignals { old }
-        }
-        #[cfg(not(unix))]
-        HoldSignals {}
-    }
-}
-
-impl Drop for HoldSignals {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        // SAFETY: restores the mask saved in new().
-        unsafe {
-            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut());
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,62 +2,55 @@
 
 use std::path::Path;
 
-use super::{key, Cache, Mode};
-use crate::assume::{config_files, load_profiles};
+use crate::aws_files::{config_files, load_profiles};
+use crate::cache::{Cache, Mode};
+use crate::cli::CacheAction;
+use crate::cmd::{table, Output};
+use crate::engine::chain::Source;
+use crate::engine::{plan, Request};
 use crate::error::Error;
-use crate::resolve::{self, Request, Source};
 use crate::time;
 
-fn open() -> Result<Cache, Error> {
-    Cache::open(Mode::Use, &|k| std::env::var(k).ok()).map_err(Error::Usage)
+pub fn run(action: CacheAction) -> Result<Output, Error> {
+    let cache = Cache::open(Mode::Use, &|k| std::env::var(k).ok()).map_err(Error::Usage)?;
+    match action {
+        CacheAction::List => {
+            let text = list(&cache);
+            if text.is_empty() {
+                eprintln!("stsenv: nothing cached");
+            }
+            Ok(Output::Text(text))
+        }
+        CacheAction::Clear { target } => {
+            eprintln!("stsenv: {}", clear(&cache, target.as_deref())?);
+            Ok(Output::Text(String::new()))
+        }
+    }
 }
 
-/// A table on stdout; file names and identities only, never a secret.
-pub fn list() -> Result<String, Error> {
-    let cache = open()?;
+/// A table; file names and identities only, never a secret.
+fn list(cache: &Cache) -> String {
     let now = time::now();
     let home = std::env::var("HOME").unwrap_or_default();
-    let mut rows = vec![[
-        "KIND".to_string(),
-        "EXPIRES IN".into(),
-        "FOR".into(),
-        "FILE".into(),
-    ]];
+    let mut rows = vec![["KIND", "EXPIRES IN", "FOR", "FILE"]
+        .map(String::from)
+        .to_vec()];
     for e in cache.entries() {
         let left = match e.expires {
             Some(t) if t > now => remaining(t - now),
             Some(_) => "expired".into(),
             None => "?".into(),
         };
-        rows.push([e.kind.into(), left, e.identity, tilde(&e.path, &home)]);
+        rows.push(vec![e.kind.into(), left, e.identity, tilde(&e.path, &home)]);
     }
     if rows.len() == 1 {
-        return Ok(String::new());
+        return String::new();
     }
-    let widths: Vec<usize> = (0..4)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in &rows {
-        let line = format!(
-            "{:w0$}  {:w1$}  {:w2$}  {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        );
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    Ok(out)
+    table(&rows)
 }
 
 /// Removes everything, or the entries of one target; returns what it did, for stderr.
-pub fn clear(target: Option<&str>) -> Result<String, Error> {
-    let cache = open()?;
+fn clear(cache: &Cache, target: Option<&str>) -> Result<String, Error> {
     let removed = match target {
         None => {
             let entries = cache.entries();
@@ -67,19 +60,19 @@ pub fn clear(target: Option<&str>) -> Result<String, Error> {
                 .count()
         }
         Some(t) => {
-            let req = Request::for_target(t)?;
+            let req = Request::new(t)?;
             let profiles = load_profiles()?;
-            let plan = resolve::plan(&req, &profiles, &config_files(), &|k| std::env::var(k).ok())?;
+            let plan = plan::plan(&req, &profiles, &config_files(), &|k| std::env::var(k).ok())?;
             let mut n = plan
                 .hops
                 .iter()
-                .filter(|h| cache.remove(&cache.role_path(&key::role_key(h))).is_ok())
+                .filter(|h| cache.remove(&cache.role_path(&h.cache_key())).is_ok())
                 .count();
             if let Source::Profile(p) | Source::StaticKeys(p) = &plan.source {
                 let serials: Vec<&str> = plan
                     .hops
                     .iter()
-                    .filter_map(|h| h.mfa_serial.as_deref())
+                    .filter_map(|h| h.call.mfa_serial.as_deref())
                     .collect();
                 for e in cache.entries().iter().filter(|e| e.kind == "mfa") {
                     let mine = serials.iter().any(|s| e.identity == format!("{p} ({s})"));
@@ -91,17 +84,12 @@ pub fn clear(target: Option<&str>) -> Result<String, Error> {
             n
         }
     };
+    let entries = |n: usize| format!("{n} cached entr{}", if n == 1 { "y" } else { "ies" });
     Ok(match (removed, target) {
         (0, Some(t)) => format!("nothing cached for {t}"),
         (0, None) => "nothing cached".into(),
-        (n, Some(t)) => format!(
-            "removed {n} cached entr{} for {t}",
-            if n == 1 { "y" } else { "ies" }
-        ),
-        (n, None) => format!(
-            "removed {n} cached entr{}",
-            if n == 1 { "y" } else { "ies" }
-        ),
+        (n, Some(t)) => format!("removed {} for {t}", entries(n)),
+        (n, None) => format!("removed {}", entries(n)),
     })
 }
 

@@ -4,15 +4,15 @@
 
 use std::process::Command;
 
-use crate::assume;
 use crate::cli::ExecArgs;
+use crate::cmd::Output;
+use crate::engine;
 use crate::error::Error;
-use crate::resolve::Request;
 
 /// Returns only on failure (on Unix) or with the command's exit code (elsewhere).
-pub fn run(args: &ExecArgs) -> Result<i32, Error> {
-    let req = Request::from_args(&args.opts)?;
-    let session = assume::assume(&req)?;
+pub fn run(args: &ExecArgs) -> Result<Output, Error> {
+    let req = super::request(&args.opts)?;
+    let session = engine::obtain(&req)?;
     let (program, rest) = args
         .command
         .split_first()
@@ -25,7 +25,10 @@ pub fn run(args: &ExecArgs) -> Result<i32, Error> {
             None => cmd.env_remove(name),
         };
     }
-    let cannot = |e: std::io::Error| Error::Usage(format!("cannot run {program}: {e}"));
+    let cannot = |source: std::io::Error| Error::Exec {
+        program: program.clone(),
+        source,
+    };
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -34,6 +37,6 @@ pub fn run(args: &ExecArgs) -> Result<i32, Error> {
     #[cfg(not(unix))]
     {
         let status = cmd.status().map_err(cannot)?;
-        Ok(status.code().unwrap_or(1))
+        Ok(Output::Exit(status.code().unwrap_or(1)))
     }
 }

@@ -1,10 +1,88 @@
 //! Walking `source_profile` chains in the profiles aws-config parsed, down to the first
-//! profile that holds credentials of its own.
+//! profile that holds credentials of its own. Makes no request.
+
+use std::str::FromStr;
 
 use aws_config::profile::ProfileSet;
 
-use super::{validate, Hop, Source};
 use crate::error::Error;
+use crate::sts::RoleCall;
+use crate::validate;
+
+/// Where the credentials for the first hop come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The standard chain, as the AWS CLI resolves it without --profile.
+    DefaultChain,
+    /// A profile without role_arn: static keys, SSO, credential_process, web identity.
+    Profile(String),
+    /// A role profile whose source_profile is itself: its own static keys.
+    StaticKeys(String),
+    /// A role profile's `credential_source`.
+    Provider {
+        profile: String,
+        kind: CredentialSource,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    Environment,
+    Ec2InstanceMetadata,
+    EcsContainer,
+}
+
+impl FromStr for CredentialSource {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "Environment" => Ok(Self::Environment),
+            "Ec2InstanceMetadata" => Ok(Self::Ec2InstanceMetadata),
+            "EcsContainer" => Ok(Self::EcsContainer),
+            _ => Err(()),
+        }
+    }
+}
+
+impl Source {
+    /// How messages name it: "of profile 'dev'", "from the default credential chain".
+    pub fn label(&self) -> String {
+        match self {
+            Source::DefaultChain => "from the default credential chain".into(),
+            Source::Profile(p) | Source::StaticKeys(p) => format!("of profile '{p}'"),
+            Source::Provider { profile, kind } => {
+                format!("of profile '{profile}' (credential_source {kind:?})")
+            }
+        }
+    }
+}
+
+/// One AssumeRole call, and what stsenv knows about it beyond STS's parameters.
+#[derive(Debug, Clone, Default)]
+pub struct Hop {
+    pub call: RoleCall,
+    /// The profile this hop was read from, for messages.
+    pub profile: Option<String>,
+    /// Whether the session name was given or configured (it is then part of the cache key)
+    /// rather than generated.
+    pub session_name_configured: bool,
+    /// A command that prints the MFA code (aws-vault's `mfa_process`).
+    pub mfa_process: Option<String>,
+    /// For a bare role ARN: where the source credentials came from, so that two identities
+    /// assuming one role don't share a cache entry.
+    pub cache_source: Option<String>,
+}
+
+impl Hop {
+    /// Its cache key: botocore's for what the CLI can express, plus stsenv's additions.
+    pub fn cache_key(&self) -> String {
+        crate::cache::key::role_key(
+            &self.call,
+            self.session_name_configured,
+            self.cache_source.as_deref(),
+        )
+    }
+}
 
 /// The credential source a chain starts from, and the AssumeRole hops above it, in call order.
 pub fn walk(
@@ -101,11 +179,14 @@ fn hop<'a>(
         validate::mfa_serial(serial).map_err(in_profile)?;
     }
     Ok(Hop {
-        role_arn: role_arn.to_string(),
-        session_name,
-        duration,
-        external_id,
-        mfa_serial,
+        call: RoleCall {
+            role_arn: role_arn.to_string(),
+            session_name,
+            duration,
+            external_id,
+            mfa_serial,
+            ..RoleCall::default()
+        },
         profile: Some(profile.to_string()),
         session_name_configured: get("role_session_name").is_some(),
         mfa_process: get("mfa_process").map(String::from),
@@ -203,9 +284,9 @@ mod tests {
         ]);
         let (source, hops) = walk(&s, "b", "sess", "f", &mut vec![]).unwrap();
         assert_eq!(source, Source::Profile("base".into()));
-        let arns: Vec<_> = hops.iter().map(|h| h.role_arn.as_str()).collect();
+        let arns: Vec<_> = hops.iter().map(|h| h.call.role_arn.as_str()).collect();
         assert_eq!(arns, [ARN_A, ARN_B]);
-        assert_eq!(hops[1].duration, Some(900));
+        assert_eq!(hops[1].call.duration, Some(900));
     }
 
     #[test]

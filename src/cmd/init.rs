@@ -1,32 +1,33 @@
 //! `stsenv init <shell>`: the hook script from `shell/`, with the path of this binary quoted
-//! for that shell (so a path with spaces or quotes still works).
+//! for that shell (so a path with spaces or quotes still works), and the completion script.
 
-use crate::complete::{registration, CompletionShell};
+use crate::cli::CompletionShell;
+use crate::cmd::Output;
 use crate::error::Error;
 use crate::session::SET_BY_ASSUME;
 use crate::shell::Shell;
 
-pub fn script(shell: Shell) -> Result<String, Error> {
+pub fn run(shell: Shell) -> Result<Output, Error> {
     let (Some(hook), Some(syntax)) = (shell.hook(), shell.syntax()) else {
         return Err(Error::Usage(
             "`stsenv init` supports bash, zsh, fish and powershell".into(),
         ));
     };
-    let exe = std::env::current_exe()
-        .map_err(|e| Error::Usage(format!("cannot find the stsenv binary's path: {e}")))?;
+    let exe = std::env::current_exe().map_err(|e| Error::OwnPath(e.to_string()))?;
     let exe = exe.to_str().ok_or_else(|| {
-        Error::Usage(format!(
-            "the stsenv binary's path {} is not UTF-8; install it elsewhere",
+        Error::OwnPath(format!(
+            "{} is not UTF-8; install stsenv elsewhere",
             exe.display()
         ))
     })?;
     let ps_names: Vec<String> = SET_BY_ASSUME.iter().map(|n| format!("'{n}'")).collect();
     let completion = match shell {
-        Shell::Bash => registration(CompletionShell::Bash, exe),
-        Shell::Zsh => registration(CompletionShell::Zsh, exe),
-        Shell::Fish => registration(CompletionShell::Fish, exe),
-        _ => registration(CompletionShell::Powershell, exe),
-    };
+        Shell::Bash => CompletionShell::Bash,
+        Shell::Zsh => CompletionShell::Zsh,
+        Shell::Fish => CompletionShell::Fish,
+        _ => CompletionShell::Powershell,
+    }
+    .registration(exe);
     // The completion script goes in first: its own text must not be searched for the
     // placeholders below.
     let (head, tail) = hook.split_once("@COMPLETION@").unwrap_or((hook, ""));
@@ -35,5 +36,10 @@ pub fn script(shell: Shell) -> Result<String, Error> {
             .replace("@VARS_PS@", &ps_names.join(", "))
             .replace("@VARS@", &SET_BY_ASSUME.join(" "))
     };
-    Ok(format!("{}{}{}", fill(head), completion.trim(), fill(tail)))
+    Ok(Output::Text(format!(
+        "{}{}{}",
+        fill(head),
+        completion.trim(),
+        fill(tail)
+    )))
 }

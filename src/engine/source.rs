@@ -2,8 +2,6 @@
 //! role_arn (static keys, SSO, credential_process, web identity) or a credential_source.
 //! stsenv never re-implements any of these.
 
-use std::time::UNIX_EPOCH;
-
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_config::ecs::EcsCredentialsProvider;
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
@@ -14,22 +12,10 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_sts::config::Region;
 
+use crate::aws_files;
+use crate::engine::chain::{CredentialSource, Source};
 use crate::error::{chain, Error};
-use crate::resolve::{CredentialSource, Source};
 use crate::session::Credentials;
-
-/// What aws-config's providers need to reach SSO, IMDS or ECS: region, client, timeouts.
-pub fn provider_config(
-    region: &Region,
-    http: aws_sdk_sts::config::SharedHttpClient,
-    timeout: std::time::Duration,
-) -> ProviderConfig {
-    ProviderConfig::without_region()
-        .with_region(Some(region.clone()))
-        .with_http_client(http)
-        .with_timeout_config(crate::sts::timeouts(timeout))
-        .with_behavior_version(Some(aws_config::BehaviorVersion::latest()))
-}
 
 /// `config` must carry `region` too; the default chain takes it separately.
 pub async fn credentials(
@@ -97,7 +83,7 @@ pub async fn credentials(
         },
     };
     match got {
-        Ok(c) => Ok(from_sdk(&c)),
+        Ok(c) => Ok(Credentials::from_sdk(&c)),
         Err(CredentialsError::CredentialsNotLoaded(_)) if *source == Source::DefaultChain => {
             Err(Error::NoCredentials)
         }
@@ -113,7 +99,7 @@ pub async fn credentials(
 fn has_credentials(profiles: &ProfileSet, name: &str) -> bool {
     profiles
         .get_profile(name)
-        .is_some_and(|p| crate::profiles::kind(p) != "settings")
+        .is_some_and(|p| aws_files::kind(p) != "settings")
 }
 
 fn static_keys(source: &Source, profiles: &ProfileSet, name: &str) -> Result<Credentials, Error> {
@@ -131,28 +117,4 @@ fn static_keys(source: &Source, profiles: &ProfileSet, name: &str) -> Result<Cre
             detail: "aws_access_key_id or aws_secret_access_key is missing".into(),
         }),
     }
-}
-
-pub fn from_sdk(c: &aws_credential_types::Credentials) -> Credentials {
-    Credentials {
-        access_key_id: c.access_key_id().to_string(),
-        secret_access_key: c.secret_access_key().to_string(),
-        session_token: c.session_token().map(String::from),
-        expires: c.expiry().map(|t| match t.duration_since(UNIX_EPOCH) {
-            Ok(d) => d.as_secs() as i64,
-            Err(e) => -(e.duration().as_secs() as i64),
-        }),
-    }
-}
-
-pub fn to_sdk(c: &Credentials) -> aws_credential_types::Credentials {
-    aws_credential_types::Credentials::new(
-        &c.access_key_id,
-        &c.secret_access_key,
-        c.session_token.clone(),
-        c.expires
-            .and_then(|s| u64::try_from(s).ok())
-            .map(|s| UNIX_EPOCH + std::time::Duration::from_secs(s)),
-        "stsenv",
-    )
 }

@@ -1,31 +1,36 @@
-//! `stsenv whoami`: GetCallerIdentity with the current credentials (or a profile's), plus the
-//! stsenv session's name and time left.
-
-use std::time::Duration;
+//! `stsenv whoami`: GetCallerIdentity with the current credentials (or a profile's, assumed
+//! as `stsenv assume` would), plus the stsenv session's name and time left.
 
 use aws_sdk_sts::config::Region;
 use serde_json::json;
 
-use crate::assume::{self, load_profiles};
+use crate::aws_files::load_profiles;
 use crate::cli::WhoamiArgs;
+use crate::cmd::Output;
+use crate::engine::chain::Source;
+use crate::engine::plan::{self, DEFAULT_REGION};
+use crate::engine::request::DEFAULT_TIMEOUT;
+use crate::engine::{self, source, Request};
 use crate::error::Error;
-use crate::resolve::{self, validate, Request, Source, DEFAULT_REGION};
-use crate::source;
-use crate::sts::{self, Sts};
+use crate::net::{self, Net};
+use crate::sts::Sts;
 use crate::time;
+use crate::validate;
 
-const TIMEOUT: Duration = Duration::from_secs(15);
-
-pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
+pub fn run(args: &WhoamiArgs) -> Result<Output, Error> {
     if let Some(url) = &args.endpoint_url {
         validate::endpoint_url(url)?;
     }
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let profiles = load_profiles()?;
-    let rt = assume::runtime()?;
+    let net = Net::new(DEFAULT_TIMEOUT);
+    let rt = net::runtime()?;
     let (creds, profile, label) = match &args.profile {
         Some(p) => {
-            let session = assume::assume(&Request::for_target(p)?)?;
+            // The endpoint asked about is also the one that assumes the profile.
+            let mut req = Request::new(p)?;
+            req.endpoint_url = args.endpoint_url.clone();
+            let session = engine::obtain(&req)?;
             (
                 session.credentials,
                 Some(p.clone()),
@@ -34,7 +39,7 @@ pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
         }
         None => {
             let region = Region::new(region(&env, &profiles, None));
-            let config = source::provider_config(&region, sts::http_client(), TIMEOUT);
+            let config = net.provider_config(&region);
             let creds = rt.block_on(source::credentials(
                 &Source::DefaultChain,
                 &profiles,
@@ -51,11 +56,10 @@ pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
     let region = region(&env, &profiles, args.profile.as_deref());
     let (account, arn, user_id) = rt.block_on(async {
         let sts = Sts::new(
+            &net,
             &region,
             args.endpoint_url.as_deref(),
             args.profile.as_deref(),
-            TIMEOUT,
-            sts::http_client(),
         )
         .await;
         sts.caller_identity(&creds, &label).await
@@ -74,7 +78,7 @@ pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
             "Expiration": expires.map(time::rfc3339),
             "SecondsLeft": left,
         });
-        return Ok(format!("{doc}\n"));
+        return Ok(Output::Text(format!("{doc}\n")));
     }
     let mut out = format!("Account  {account}\nArn      {arn}\nUserId   {user_id}\n");
     if let Some(p) = profile {
@@ -86,15 +90,16 @@ pub fn run(args: &WhoamiArgs) -> Result<String, Error> {
         };
         out.push_str(&format!("Profile  {p} (stsenv{when})\n"));
     }
-    Ok(out)
+    Ok(Output::Text(out))
 }
 
+/// The region STS is asked in: the profile's (or AWS_PROFILE's) as the AWS CLI picks it.
 fn region(
     env: &dyn Fn(&str) -> Option<String>,
     profiles: &aws_config::profile::ProfileSet,
     profile: Option<&str>,
 ) -> String {
     let profile = profile.map(String::from).or_else(|| env("AWS_PROFILE"));
-    resolve::region(None, profiles, profile.as_deref(), env)
+    plan::region(None, profiles, profile.as_deref(), env)
         .unwrap_or_else(|| DEFAULT_REGION.to_string())
 }
