@@ -1,6 +1,10 @@
-//! Timestamps: RFC 3339 out, and every expiration format the AWS CLI and SDKs write in.
+//! Timestamps: RFC 3339 out, and every expiration format the AWS CLI and SDKs write in. The
+//! formatting and parsing are aws-smithy-types' `DateTime`; only the odd forms of the AWS
+//! CLI's cache (`… UTC`, a space for `T`, no zone) are mended here first.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_sts::primitives::{DateTime, DateTimeFormat};
 
 pub fn now() -> i64 {
     SystemTime::now()
@@ -9,91 +13,52 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-/// `2026-11-23T13:14:15Z`: UTC, whole seconds, the form every AWS SDK accepts.
+/// `2026-11-23T13:14:15Z`: UTC, whole seconds, the form every AWS SDK accepts. A time beyond
+/// what RFC 3339 can write (years 1 to 9999) is written as the nearest one it can.
 pub fn rfc3339(unix_secs: i64) -> String {
-    let days = unix_secs.div_euclid(86_400);
-    let secs = unix_secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    const MIN: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const MAX: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    DateTime::from_secs(unix_secs.clamp(MIN, MAX))
+        .fmt(DateTimeFormat::DateTime)
+        .unwrap_or_default()
 }
 
 /// Parses `2026-11-23T13:14:15Z`, `…+00:00`, `…-05:00`, `….431060Z`, `2026-11-23 13:14:15 UTC`
 /// and a bare `…T13:14:15` (taken as UTC). Fractions of a second are dropped.
 pub fn parse(s: &str) -> Option<i64> {
     let s = s.trim();
-    let b = s.as_bytes();
-    if b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') {
+    if s.len() < 19 || !s.is_char_boundary(19) {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    if b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &frac[digits..];
-    }
-    let offset = match rest.trim() {
-        "" | "Z" | "z" | "UTC" | "GMT" | "+00:00" | "-00:00" | "+0000" => 0,
-        tz => {
-            let sign = match tz.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let digits: String = tz[1..].chars().filter(|c| *c != ':').collect();
-            if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+    let (stamp, zone) = s.split_at(19);
+    let (fraction, zone) = match zone.strip_prefix('.') {
+        Some(rest) => {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
                 return None;
             }
-            let hh: i64 = digits[..2].parse().ok()?;
-            let mm: i64 = digits[2..].parse().ok()?;
-            sign * (hh * 3600 + mm * 60)
+            rest.split_at(digits)
         }
+        None => ("", zone),
     };
-    Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset)
-}
-
-// Proleptic Gregorian calendar conversions (the well-known era-based method).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let zone = match zone.trim() {
+        "" | "Z" | "z" | "UTC" | "GMT" => "Z".to_string(),
+        // `+0100` as botocore's tzlocal writes it, `+01:00` as RFC 3339 wants it.
+        z if z.len() == 5 && z.bytes().skip(1).all(|b| b.is_ascii_digit()) => {
+            format!("{}:{}", &z[..3], &z[3..])
+        }
+        z => z.to_string(),
+    };
+    let stamp = stamp.replacen(' ', "T", 1);
+    let fraction = if fraction.is_empty() {
+        String::new()
+    } else {
+        format!(".{fraction}")
+    };
+    let text = format!("{stamp}{fraction}{zone}");
+    DateTime::from_str(&text, DateTimeFormat::DateTimeWithOffset)
+        .ok()
+        .map(|t| t.secs())
 }
 
 #[cfg(test)]
@@ -105,6 +70,7 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_800_000_000), "2027-01-15T08:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
     }
 
     #[test]
@@ -120,6 +86,7 @@ mod tests {
             "2027-01-15T08:00:00",
             "2027-01-15T09:30:00+01:30",
             "2027-01-15T03:00:00-05:00",
+            "2027-01-15T09:00:00+0100",
         ] {
             assert_eq!(parse(s), Some(t), "{s}");
         }
@@ -129,6 +96,8 @@ mod tests {
             "2027-01-15",
             "2027-13-15T08:00:00Z",
             "2027-01-15T08:00:00 PST",
+            "2027-01-15T08:00:00.Z",
+            "2027-01-15T08:0é:00Z",
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }

@@ -512,3 +512,25 @@ fn a_role_arn_with_aws_profile_set_walks_that_profile_like_the_cli() {
         last.authorization
     );
 }
+
+#[test]
+fn whoami_assumes_a_profile_at_the_endpoint_it_asks() {
+    let sts = FakeSts::numbered(3600);
+    let env = TestEnv::new();
+    env.with_base_profile(&format!(
+        "[profile p]\nrole_arn = {ROLE}\nsource_profile = base\nregion = us-east-1\n"
+    ));
+    let out = env.stsenv(&["whoami", "--profile", "p", "--endpoint-url", &sts.url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let actions: Vec<String> = sts
+        .requests()
+        .iter()
+        .map(|r| r.action().to_string())
+        .collect();
+    assert_eq!(actions, ["AssumeRole", "GetCallerIdentity"]);
+    assert!(
+        stdout(&out).contains("assumed-role/key/AssumeRole0"),
+        "{}",
+        stdout(&out)
+    );
+}
