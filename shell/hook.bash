@@ -2,9 +2,12 @@
 # Defines assume, unassume and stsenv_prompt, and warns before the prompt when the
 # credentials are about to expire. Safe to load twice; works under set -u and set -e.
 
-assume() {
+# Runs stsenv with the given arguments and applies what it prints. stsenv's output is a
+# chain of statements joined by &&, so a statement that fails (a readonly variable) fails
+# the whole call.
+__stsenv_eval() {
     local __stsenv_out __stsenv_rc=0
-    if __stsenv_out=$(@STSENV@ assume --shell bash "$@"); then
+    if __stsenv_out=$(@STSENV@ "$@"); then
         eval "$__stsenv_out" || __stsenv_rc=$?
     else
         __stsenv_rc=$?
@@ -12,8 +15,49 @@ assume() {
     return "$__stsenv_rc"
 }
 
+# What assume replaces and unassume puts back: kept when a session starts.
+__stsenv_saved_names='AWS_REGION AWS_DEFAULT_REGION AWS_PROFILE AWS_DEFAULT_PROFILE'
+
+__stsenv_save() {
+    [ -z "${STSENV_PROFILE:-}" ] || return 0
+    local __stsenv_n
+    __stsenv_saved=1
+    for __stsenv_n in $__stsenv_saved_names; do
+        if [ -n "${!__stsenv_n+x}" ]; then
+            printf -v "__stsenv_saved_$__stsenv_n" '%s' "${!__stsenv_n}"
+            printf -v "__stsenv_had_$__stsenv_n" '%s' 1
+        else
+            printf -v "__stsenv_had_$__stsenv_n" '%s' 0
+        fi
+    done
+}
+
+assume() {
+    local __stsenv_a
+    # Help goes to the terminal, not to eval.
+    for __stsenv_a in "$@"; do
+        case $__stsenv_a in
+        --) break ;;
+        -h | --help) @STSENV@ assume "$@"; return ;;
+        esac
+    done
+    __stsenv_save
+    __stsenv_eval assume --shell bash "$@"
+}
+
 unassume() {
     unset @VARS@
+    [ -n "${__stsenv_saved:-}" ] || return 0
+    local __stsenv_n __stsenv_had
+    for __stsenv_n in $__stsenv_saved_names; do
+        __stsenv_had="__stsenv_had_$__stsenv_n"
+        if [ "${!__stsenv_had:-0}" = 1 ]; then
+            __stsenv_had="__stsenv_saved_$__stsenv_n"
+            export "$__stsenv_n=${!__stsenv_had}"
+        fi
+        unset "__stsenv_saved_$__stsenv_n" "__stsenv_had_$__stsenv_n"
+    done
+    unset __stsenv_saved
 }
 
 # Current Unix time in __stsenv_t without starting a process where bash can (5.0: EPOCHSECONDS,
@@ -29,11 +73,13 @@ __stsenv_now() {
 }
 
 # Seconds left in __stsenv_left; fails when there is no stsenv session with an expiry. The
-# values are checked to be digits before any arithmetic sees them.
+# values are checked to be digits (and read in base 10: 09 is not octal) before any
+# arithmetic sees them.
 __stsenv_left() {
     case ${STSENV_EXPIRES:-x} in *[!0-9]*) return 1 ;; esac
+    [ "${#STSENV_EXPIRES}" -le 15 ] || return 1
     __stsenv_now
-    __stsenv_left=$((STSENV_EXPIRES - __stsenv_t))
+    __stsenv_left=$((10#$STSENV_EXPIRES - __stsenv_t))
 }
 
 # Prints "prod-admin 42m", "prod-admin 1h05m", "prod-admin expired", or nothing.
@@ -53,10 +99,12 @@ stsenv_prompt() {
 __stsenv_precmd() {
     local __stsenv_status=$? __stsenv_warn=${STSENV_WARN_MINUTES:-5}
     case $__stsenv_warn in '' | *[!0-9]*) __stsenv_warn=5 ;; esac
-    if [ -n "${STSENV_PROFILE:-}" ] && __stsenv_left && [ "$__stsenv_left" -le $((__stsenv_warn * 60)) ]; then
+    [ "${#__stsenv_warn}" -le 6 ] || __stsenv_warn=5
+    if [ -n "${STSENV_PROFILE:-}" ] && __stsenv_left && [ "$__stsenv_left" -le $((10#$__stsenv_warn * 60)) ]; then
         if [ "${STSENV_AUTO_REFRESH:-}" = 1 ] && [ "${__stsenv_refreshed:-}" != "$STSENV_EXPIRES" ]; then
             __stsenv_refreshed=$STSENV_EXPIRES
-            if assume "$STSENV_PROFILE"; then
+            # The same arguments as the first assume (STSENV_ARGS), never the session's keys.
+            if __stsenv_eval refresh --shell bash; then
                 printf 'stsenv: refreshed the credentials of %s\n' "$STSENV_PROFILE" >&2
                 return "$__stsenv_status"
             fi

@@ -2,9 +2,10 @@
 # Defines assume, unassume and stsenv_prompt, and warns before the prompt when the
 # credentials are about to expire. Safe to load twice.
 
-function assume --description 'Assume an AWS role in this shell (stsenv)'
-    # On failure stsenv prints only `false`, so nothing is changed.
-    @STSENV@ assume --shell fish $argv | source
+# Runs stsenv with the given arguments and applies what it prints. On failure stsenv prints
+# only `false`, so nothing is changed.
+function __stsenv_eval
+    @STSENV@ $argv | source
     set -l st $pipestatus
     if test $st[1] -ne 0
         return $st[1]
@@ -12,8 +13,49 @@ function assume --description 'Assume an AWS role in this shell (stsenv)'
     return $st[2]
 end
 
+# What assume replaces and unassume puts back: kept when a session starts.
+set -g __stsenv_saved_names AWS_REGION AWS_DEFAULT_REGION AWS_PROFILE AWS_DEFAULT_PROFILE
+
+function __stsenv_save
+    set -q STSENV_PROFILE; and return 0
+    set -g __stsenv_saved 1
+    for n in $__stsenv_saved_names
+        if set -q $n
+            set -g __stsenv_saved_$n $$n
+            set -g __stsenv_had_$n 1
+        else
+            set -g __stsenv_had_$n 0
+        end
+    end
+end
+
+function assume --description 'Assume an AWS role in this shell (stsenv)'
+    # Help goes to the terminal, not to source.
+    for a in $argv
+        switch $a
+            case --
+                break
+            case -h --help
+                @STSENV@ assume $argv
+                return
+        end
+    end
+    __stsenv_save
+    __stsenv_eval assume --shell fish $argv
+end
+
 function unassume --description 'Remove what assume set (stsenv)'
     set -e @VARS@
+    set -q __stsenv_saved; or return 0
+    for n in $__stsenv_saved_names
+        set -l had __stsenv_had_$n
+        set -l saved __stsenv_saved_$n
+        if test "$$had" = 1
+            set -gx $n $$saved
+        end
+        set -e $had $saved
+    end
+    set -e __stsenv_saved
     return 0
 end
 
@@ -45,7 +87,8 @@ function __stsenv_precmd --on-event fish_prompt
     test $left -le (math $warn \* 60); or return
     if test "$STSENV_AUTO_REFRESH" = 1; and test "$__stsenv_refreshed" != "$STSENV_EXPIRES"
         set -g __stsenv_refreshed $STSENV_EXPIRES
-        if assume $STSENV_PROFILE
+        # The same arguments as the first assume (STSENV_ARGS), never the session's keys.
+        if __stsenv_eval refresh --shell fish
             printf 'stsenv: refreshed the credentials of %s\n' $STSENV_PROFILE >&2
             return
         end

@@ -4,17 +4,46 @@
 
 $global:__stsenv_exe = @STSENV@
 
-function global:assume {
-    $out = & $global:__stsenv_exe assume --shell powershell @args | Out-String
+# Runs stsenv with the given arguments and applies what it prints; on failure nothing is
+# applied and the environment stays as it was.
+function global:__stsenv_eval {
+    $out = & $global:__stsenv_exe @args | Out-String
     $rc = $LASTEXITCODE
-    # On failure nothing is applied; the environment stays as it was.
     if ($rc -eq 0) { Invoke-Expression $out }
     $global:LASTEXITCODE = $rc
+}
+
+# What assume replaces and unassume puts back: kept when a session starts.
+$global:__stsenv_saved_names = @('AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE')
+
+function global:assume {
+    # Help goes to the terminal, not to Invoke-Expression.
+    foreach ($a in $args) {
+        if ($a -eq '--') { break }
+        if ($a -eq '-h' -or $a -eq '--help') {
+            & $global:__stsenv_exe assume @args
+            return
+        }
+    }
+    if (-not $env:STSENV_PROFILE) {
+        $global:__stsenv_saved = @{}
+        foreach ($name in $global:__stsenv_saved_names) {
+            $item = Get-Item "Env:$name" -ErrorAction SilentlyContinue
+            if ($null -ne $item) { $global:__stsenv_saved[$name] = $item.Value }
+        }
+    }
+    __stsenv_eval assume --shell powershell @args
 }
 
 function global:unassume {
     foreach ($name in @(@VARS_PS@)) {
         Remove-Item "Env:$name" -ErrorAction SilentlyContinue
+    }
+    if ($null -ne $global:__stsenv_saved) {
+        foreach ($name in $global:__stsenv_saved.Keys) {
+            Set-Item "Env:$name" $global:__stsenv_saved[$name]
+        }
+        $global:__stsenv_saved = $null
     }
 }
 
@@ -41,7 +70,8 @@ function global:__stsenv_precmd {
     if ($left -gt $warn * 60) { return }
     if ($env:STSENV_AUTO_REFRESH -eq '1' -and $global:__stsenv_refreshed -ne $env:STSENV_EXPIRES) {
         $global:__stsenv_refreshed = $env:STSENV_EXPIRES
-        assume $env:STSENV_PROFILE
+        # The same arguments as the first assume (STSENV_ARGS), never the session's keys.
+        __stsenv_eval refresh --shell powershell
         if ($LASTEXITCODE -eq 0) {
             [Console]::Error.WriteLine("stsenv: refreshed the credentials of $env:STSENV_PROFILE")
             return

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 
 use aws_config::profile::{Profile, ProfileSet};
+use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_types::os_shim_internal::{Env, Fs};
 
 use crate::error::{chain, Error};
@@ -12,59 +13,81 @@ use crate::error::{chain, Error};
 pub const CONFIG_VAR: &str = "AWS_CONFIG_FILE";
 pub const CREDENTIALS_VAR: &str = "AWS_SHARED_CREDENTIALS_FILE";
 
+/// The most stsenv reads of a config or credentials file (a 7,000-profile config is about
+/// 200 KB); more is refused rather than read without bound.
+const MAX_FILE_BYTES: u64 = 32 << 20;
+
 /// Every profile of both files, as the AWS CLI and SDKs see them.
 pub fn load_profiles() -> Result<ProfileSet, Error> {
-    // aws-config passes over a config file it can't read as if it were missing; a user
-    // whose profiles vanish because of a permission deserves to be told.
-    for (var, default) in [
-        (CONFIG_VAR, ".aws/config"),
-        (CREDENTIALS_VAR, ".aws/credentials"),
+    // stsenv looks at each file first, so that a FIFO can't hang the run, /dev/zero can't
+    // fill memory, and an unreadable or non-UTF-8 file is named (aws-config passes over a
+    // file it can't read as if it were missing).
+    let mut files = EnvConfigFiles::builder()
+        .include_default_config_file(false)
+        .include_default_credentials_file(false)
+        // aws-config wants at least one source; no file at all reads as no profiles.
+        .with_contents(EnvConfigFileKind::Config, "");
+    for (kind, var, default) in [
+        (EnvConfigFileKind::Config, CONFIG_VAR, ".aws/config"),
+        (
+            EnvConfigFileKind::Credentials,
+            CREDENTIALS_VAR,
+            ".aws/credentials",
+        ),
     ] {
         if let Some(path) = config_path(var, default) {
-            check_readable(&path)?;
+            files = match read_config_file(&path)? {
+                // aws-config reads an empty /dev/null as a missing file, as it should.
+                Some(text) if text.is_empty() => files,
+                Some(_) => files.with_file(kind, path),
+                None => files,
+            };
         }
     }
-    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
     let (fs, env) = (Fs::real(), Env::real());
-    block_on(aws_config::profile::load(&fs, &env, &files, None))
+    block_on(aws_config::profile::load(&fs, &env, &files.build(), None))
         .map_err(|e| Error::Config(chain(&e)))
 }
 
 /// The path aws-config reads for `var`, with `~/` expanded as it does (its own helper is
-/// private).
+/// private). None when there is none: no HOME, or the variable set but empty, which makes
+/// the AWS CLI and aws-config read no file at all.
 pub fn config_path(var: &str, default: &str) -> Option<PathBuf> {
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .map(PathBuf::from);
-    match std::env::var(var).ok().filter(|v| !v.is_empty()) {
-        Some(p) => match (p.strip_prefix("~/"), home) {
-            (Some(rest), Some(h)) => Some(h.join(rest)),
-            _ => Some(p.into()),
-        },
+    match std::env::var_os(var) {
+        Some(p) if p.is_empty() => None,
+        Some(p) => {
+            let p = PathBuf::from(p);
+            match (p.strip_prefix("~"), home) {
+                (Ok(rest), Some(h)) => Some(h.join(rest)),
+                _ => Some(p),
+            }
+        }
         None => Some(home?.join(default)),
     }
 }
 
 /// Where the AWS CLI reads credentials: AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials.
 pub fn credentials_path() -> Result<PathBuf, Error> {
-    config_path(CREDENTIALS_VAR, ".aws/credentials").ok_or(Error::NoHome(CREDENTIALS_VAR))
+    match config_path(CREDENTIALS_VAR, ".aws/credentials") {
+        Some(p) => Ok(p),
+        None if std::env::var_os(CREDENTIALS_VAR).is_some() => Err(Error::Config(format!(
+            "{CREDENTIALS_VAR} is set but empty, so there is no credentials file to write: unset it or name a file"
+        ))),
+        None => Err(Error::NoHome(CREDENTIALS_VAR)),
+    }
 }
 
-fn check_readable(path: &Path) -> Result<(), Error> {
-    let unreadable = |why: String| {
-        Error::Config(format!(
-            "{} ({why}); check that it is a file you can read",
+/// A config file's text; None when it doesn't exist.
+fn read_config_file(path: &Path) -> Result<Option<String>, Error> {
+    crate::fsutil::read_text(path, MAX_FILE_BYTES).map_err(|why| {
+        Error::File(format!(
+            "cannot read the AWS config file {} ({why}); check that it is a UTF-8 text file you can read",
             path.display()
         ))
-    };
-    match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(unreadable(e.to_string())),
-        Ok(m) if m.is_dir() => Err(unreadable("it is a directory".into())),
-        Ok(_) => std::fs::File::open(path)
-            .map(|_| ())
-            .map_err(|e| unreadable(e.to_string())),
-    }
+    })
 }
 
 /// Runs a future that does no real waiting (aws-config reads profile files synchronously
@@ -84,11 +107,10 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 
 /// How messages name the config files: the paths the AWS CLI would read.
 pub fn config_files() -> String {
-    let path = |var: &str, default: &str| {
-        std::env::var(var)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| default.to_string())
+    let path = |var: &str, default: &str| match std::env::var_os(var) {
+        Some(v) if v.is_empty() => format!("no file ({var} is set but empty)"),
+        Some(v) => v.to_string_lossy().into_owned(),
+        None => default.to_string(),
     };
     format!(
         "{} or {}",

@@ -33,6 +33,13 @@ pub enum Command {
     Assume(Box<AssumeArgs>),
     /// Assume a role and run a command with its credentials in the environment
     Exec(Box<ExecArgs>),
+    /// Assume again what this shell assumed last, with the same options (what the hooks'
+    /// auto-refresh runs)
+    Refresh {
+        /// Output syntax [default: detected, as for assume]
+        #[arg(short = 's', long, value_enum)]
+        shell: Option<Shell>,
+    },
     /// Print the statements that unset every variable `assume` sets
     Clear {
         /// Output syntax [default: detected, as for assume]
@@ -92,6 +99,14 @@ pub enum CacheAction {
     },
 }
 
+/// `assume` options alone, as `stsenv refresh` reads them back from STSENV_ARGS.
+#[derive(Debug, Parser)]
+#[command(name = "stsenv assume", no_binary_name = true)]
+pub struct AssumeOnly {
+    #[command(flatten)]
+    pub opts: AssumeOptions,
+}
+
 #[derive(Debug, Args)]
 pub struct AssumeArgs {
     #[command(flatten)]
@@ -101,6 +116,11 @@ pub struct AssumeArgs {
     /// that section) instead of printing them
     #[arg(long, value_name = "NAME")]
     pub write_profile: Option<String>,
+
+    /// With --write-profile: write even over long-term keys or a profile the credentials come
+    /// from
+    #[arg(long, requires = "write_profile")]
+    pub force: bool,
 
     /// Output syntax. Without it, stsenv looks at the process that runs it (its parent) and
     /// uses that shell if it knows it; otherwise the basename of $SHELL; otherwise sh.

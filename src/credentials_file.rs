@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::aws_files::credentials_path;
 use crate::error::Error;
-use crate::fsutil::write_atomic;
+use crate::fsutil::edit_file;
 use crate::session::Credentials;
 use crate::time::rfc3339;
 
@@ -27,8 +27,62 @@ pub fn check_profile_name(name: &str) -> Result<(), Error> {
     }
 }
 
-/// Writes `[name]` and returns the file's path.
-pub fn write_profile(name: &str, creds: &Credentials) -> Result<PathBuf, Error> {
+/// The keys `--write-profile` owns in its section: all of them are replaced together, so no
+/// token of an earlier session stays beside new keys. Every other line of the section stays.
+const MANAGED_KEYS: [&str; 5] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_security_token",
+    "x_security_token_expires",
+];
+
+/// Why writing `[name]` would destroy something, if it would: the section holds long-term
+/// keys, or is a profile that the credentials being written come from (`chain`).
+pub fn refusal(text: &str, name: &str, chain: &[String]) -> Option<String> {
+    let keys = section_keys(text, name);
+    let has = |k: &str| keys.iter().any(|key| key == k);
+    if has("aws_access_key_id") && !has("aws_session_token") && !has("aws_security_token") {
+        return Some(format!(
+            "[{name}] holds long-term keys (an access key without a session token), which would be lost"
+        ));
+    }
+    if chain.iter().any(|p| p == name) {
+        return Some(format!(
+            "[{name}] is a profile of the chain being assumed, so the credentials it holds (or points to) would be replaced by the ones they produced"
+        ));
+    }
+    None
+}
+
+/// Fails, before any request is made, where `write_profile` would refuse.
+pub fn check_target(name: &str, chain: &[String]) -> Result<(), Error> {
+    let file = credentials_path()?;
+    let text = crate::fsutil::read_text(&file, 32 << 20)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    match refusal(&text, name, chain) {
+        Some(why) => Err(refused(&file, why)),
+        None => Ok(()),
+    }
+}
+
+fn refused(file: &std::path::Path, why: String) -> Error {
+    Error::WriteRefused(format!(
+        "not writing the credentials into {}: {why}; pass --force to replace it anyway, or pick another name",
+        file.display()
+    ))
+}
+
+/// Writes `[name]` and returns the file's path. Unless `force`, refuses to write over
+/// long-term keys or over a profile of `chain` (the profiles the credentials came from).
+pub fn write_profile(
+    name: &str,
+    creds: &Credentials,
+    chain: &[String],
+    force: bool,
+) -> Result<PathBuf, Error> {
     let mut body = vec![
         ("aws_access_key_id", creds.access_key_id.clone()),
         ("aws_secret_access_key", creds.secret_access_key.clone()),
@@ -46,31 +100,36 @@ pub fn write_profile(name: &str, creds: &Credentials) -> Result<PathBuf, Error> 
         });
     }
     let file = credentials_path()?;
-    // Follow a symlinked credentials file, as the AWS CLI does when it reads it.
-    let target = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
-    let old = match std::fs::read_to_string(&target) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => {
-            return Err(Error::Config(format!(
-                "cannot read {}: {e}",
-                target.display()
-            )))
+    edit_file(&file, Some(0o600), |old| {
+        if let Some(why) = refusal(old, name, chain).filter(|_| !force) {
+            return Err(refused(&file, why));
         }
-    };
-    let new = replace_section(&old, name, &body);
-    let (dir, file_name) = match (target.parent(), target.file_name()) {
-        (Some(d), Some(f)) => (d.to_path_buf(), f.to_string_lossy().into_owned()),
-        _ => {
-            return Err(Error::Config(format!(
-                "{} is not a file path",
-                target.display()
-            )))
-        }
-    };
-    write_atomic(&dir, &file_name, &new)
-        .map_err(|e| Error::Config(format!("cannot write {}: {e}", target.display())))?;
+        Ok(Some(replace_section(old, name, &body)))
+    })?;
     Ok(file)
+}
+
+/// The keys set in section `[name]`.
+fn section_keys(text: &str, name: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let Some(start) = lines.iter().position(|l| section_name(l) == Some(name)) else {
+        return Vec::new();
+    };
+    lines[start + 1..]
+        .iter()
+        .take_while(|l| section_name(l).is_none())
+        .filter_map(|l| key_of(l))
+        .map(String::from)
+        .collect()
+}
+
+/// The key of a `key = value` line.
+fn key_of(line: &str) -> Option<&str> {
+    if is_blank_or_comment(line) || line.starts_with([' ', '\t']) {
+        return None;
+    }
+    let (key, _) = line.split_once('=')?;
+    Some(key.trim())
 }
 
 fn section_name(line: &str) -> Option<&str> {
@@ -115,6 +174,20 @@ pub fn replace_section(text: &str, name: &str, body: &[(&str, String)]) -> Strin
     }
     let mut out: String = lines[..start].concat();
     out.push_str(&section);
+    // A continuation line belongs to the key above it: it goes when that key goes.
+    let mut dropping = false;
+    for line in &lines[start + 1..end] {
+        let continuation = line.starts_with([' ', '\t']) && !line.trim().is_empty();
+        if !continuation {
+            dropping = key_of(line).is_some_and(|k| MANAGED_KEYS.contains(&k));
+        }
+        if !dropping {
+            out.push_str(line);
+        }
+    }
+    if !out.ends_with('\n') {
+        out.push_str(eol);
+    }
     out.push_str(&lines[end..].concat());
     out
 }
@@ -132,7 +205,7 @@ mod tests {
         let text = "# top\n[a]\nk = 1\n\n[x]\naws_access_key_id = OLD\n; note\nother = 2\n\n# about b\n[b]\nk = 3\n";
         assert_eq!(
             replace_section(text, "x", &body()),
-            "# top\n[a]\nk = 1\n\n[x]\naws_access_key_id = NEW\n\n# about b\n[b]\nk = 3\n"
+            "# top\n[a]\nk = 1\n\n[x]\naws_access_key_id = NEW\n; note\nother = 2\n\n# about b\n[b]\nk = 3\n"
         );
     }
 
@@ -153,8 +226,30 @@ mod tests {
         let text = "[xx]\nk = 1\n[ x ]\nk = 2\n";
         assert_eq!(
             replace_section(text, "x", &body()),
-            "[xx]\nk = 1\n[x]\naws_access_key_id = NEW\n"
+            "[xx]\nk = 1\n[x]\naws_access_key_id = NEW\nk = 2\n"
         );
+    }
+
+    #[test]
+    fn every_credential_key_is_replaced_and_the_others_kept() {
+        let text = "[x]\nregion = eu-west-1\naws_session_token = OLD\n  continued\naws_security_token = OLD\nx_security_token_expires = 2020-01-01T00:00:00Z\noutput = json\n";
+        assert_eq!(
+            replace_section(text, "x", &body()),
+            "[x]\naws_access_key_id = NEW\nregion = eu-west-1\noutput = json\n"
+        );
+    }
+
+    #[test]
+    fn long_term_keys_and_the_chain_are_refused() {
+        let text = "[default]\naws_access_key_id = AKIA\naws_secret_access_key = s\n[old]\naws_access_key_id = ASIA\naws_session_token = t\n";
+        assert!(refusal(text, "default", &[])
+            .unwrap()
+            .contains("long-term keys"));
+        assert_eq!(refusal(text, "old", &[]), None);
+        assert!(refusal(text, "old", &["old".into()])
+            .unwrap()
+            .contains("chain"));
+        assert_eq!(refusal(text, "new", &[]), None);
     }
 
     #[test]

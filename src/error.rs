@@ -16,11 +16,8 @@ pub enum Error {
         why: String,
     },
 
-    #[error("cannot read the session policy file {}: {source}", path.display())]
-    PolicyFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot read the session policy file {} ({why}); check the path after @", path.display())]
+    PolicyFile { path: PathBuf, why: String },
 
     #[error("cannot read the AWS config: {0}")]
     Config(String),
@@ -68,6 +65,12 @@ pub enum Error {
     #[error("{0}")]
     Sts(String),
 
+    #[error("{0}")]
+    WriteRefused(String),
+
+    #[error("{0}")]
+    File(String),
+
     #[error("cannot write the {name} value for this shell: {why}")]
     Unrenderable {
         name: &'static str,
@@ -91,6 +94,13 @@ pub enum Error {
 
     #[error("{0}")]
     Usage(String),
+}
+
+impl From<String> for Error {
+    /// A file operation's failure, already a sentence that names the file.
+    fn from(msg: String) -> Self {
+        Error::File(msg)
+    }
 }
 
 impl Error {
@@ -124,9 +134,39 @@ pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// How much of a message is shown: enough for any sentence of ours plus a quoted value,
+/// not a 10 MB error body.
+const MAX_MESSAGE_CHARS: usize = 600;
+
+/// A message as it may reach a terminal: on one line, control characters (escape sequences
+/// included) written as `\u{1b}`, cut to a few hundred characters.
+pub fn sanitize(msg: &str) -> String {
+    let mut out = String::new();
+    for (count, c) in one_line(msg).chars().enumerate() {
+        if count >= MAX_MESSAGE_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}') {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Says `msg` on stderr as one line, `stsenv: ` first. A failed write (a closed or full
+/// stderr) is passed over rather than panicking.
+pub fn say(msg: &str) {
+    use std::io::Write;
+    let line = format!("stsenv: {}\n", sanitize(msg));
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
 /// A warning on stderr: something the user should know that doesn't stop the command.
 pub fn warn(msg: &str) {
-    eprintln!("stsenv: warning: {msg}");
+    say(&format!("warning: {msg}"));
 }
 
 /// A warning about the cache, given at most once per run: when the cache can't be used,

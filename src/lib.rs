@@ -13,6 +13,8 @@ pub mod credentials_file;
 pub mod engine;
 pub mod error;
 pub mod fsutil;
+pub mod guard;
+pub mod helper;
 pub mod mfa;
 pub mod net;
 pub mod session;

@@ -8,11 +8,13 @@ use clap::{Parser, ValueEnum};
 
 use stsenv::cli::{self, Cli};
 use stsenv::cmd::{self, Failure, Output};
-use stsenv::error::Error;
+use stsenv::error::{say, Error};
+use stsenv::guard;
 use stsenv::shell::{self, Shell};
 use stsenv::verbose;
 
 fn main() -> ExitCode {
+    guard::harden();
     cli::answer_completion_if_asked();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -26,7 +28,7 @@ fn main() -> ExitCode {
             let code = print_stdout(&text);
             if std::io::stdout().is_terminal() {
                 if let Some(hint) = shell.syntax().and_then(|s| s.apply_hint(&cmdline())) {
-                    eprintln!("stsenv: {hint}");
+                    say(&hint);
                 }
             }
             code
@@ -43,12 +45,12 @@ fn main() -> ExitCode {
 
 /// A failure of a command whose stdout is not eval'd.
 fn report(err: &Error) -> ExitCode {
-    eprintln!("stsenv: {err}");
+    say(&err.to_string());
     ExitCode::from(1)
 }
 
 fn fail(shell: Shell, err: &Error) -> ExitCode {
-    eprintln!("stsenv: {err}");
+    say(&err.to_string());
     if !std::io::stdout().is_terminal() {
         if let Some(statement) = shell.fail() {
             print_stdout(&format!("{statement}\n"));
@@ -59,12 +61,14 @@ fn fail(shell: Shell, err: &Error) -> ExitCode {
 
 fn print_stdout(text: &str) -> ExitCode {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    let written = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    guard::stdout_written();
+    match written {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe means the reader is gone; nothing useful is left to say.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(1),
         Err(e) => {
-            eprintln!("stsenv: cannot write to stdout: {e}");
+            say(&format!("cannot write to stdout: {e}"));
             ExitCode::from(1)
         }
     }
@@ -111,25 +115,9 @@ fn shell_from_args() -> Option<Shell> {
 }
 
 fn cmdline() -> String {
-    let args: Vec<String> = std::env::args_os()
+    let words: Vec<String> = std::env::args_os()
         .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    // Plain words stay bare so the hint reads like what was typed.
-    let plain = |a: &str| {
-        !a.is_empty()
-            && a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_./:=@,+-".contains(c))
-    };
-    let words: Vec<String> = args
-        .iter()
-        .map(|a| {
-            if plain(a) {
-                a.clone()
-            } else {
-                shell::quote_posix(a)
-            }
-        })
+        .map(|a| shell::quote_posix_word(&a.to_string_lossy()))
         .collect();
     format!("stsenv {}", words.join(" "))
 }

@@ -3,9 +3,10 @@
 //! `eval "$(…)"`, after `| source`, and under credential_process.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::error::Error;
+use crate::helper;
 use crate::validate;
 
 const TRIES: usize = 3;
@@ -15,6 +16,8 @@ pub struct Need<'a> {
     /// The profile (or role ARN) that asks for MFA, for the prompt and messages.
     pub label: &'a str,
     pub process: Option<&'a str>,
+    /// How long `process` may take.
+    pub timeout: Duration,
 }
 
 pub fn code(need: &Need) -> Result<String, Error> {
@@ -26,32 +29,11 @@ pub fn code(need: &Need) -> Result<String, Error> {
 
 fn from_process(cmd: &str, need: &Need) -> Result<String, Error> {
     let failed = |why: String| Error::Mfa(format!("mfa_process of {} failed: {why}", need.label));
-    let out = shell_command(cmd)
-        .stdin(Stdio::inherit())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| failed(e.to_string()))?;
-    if !out.status.success() {
-        return Err(failed(format!("`{cmd}` exited with {}", out.status)));
-    }
-    let code = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = helper::run(cmd, need.timeout).map_err(|e| failed(e.to_string()))?;
+    let code = String::from_utf8_lossy(&out).trim().to_string();
     validate::token_code(&code)
         .map_err(|_| failed(format!("`{cmd}` did not print a 6-digit code")))?;
     Ok(code)
-}
-
-#[cfg(unix)]
-fn shell_command(cmd: &str) -> Command {
-    let mut c = Command::new("sh");
-    c.arg("-c").arg(cmd);
-    c
-}
-
-#[cfg(not(unix))]
-fn shell_command(cmd: &str) -> Command {
-    let mut c = Command::new("cmd");
-    c.arg("/C").arg(cmd);
-    c
 }
 
 fn prompt(need: &Need) -> Result<String, Error> {

@@ -1,21 +1,36 @@
 //! The network: the one HTTP client that every request uses (STS, aws-config's providers and
-//! every later client), its timeouts, and the async runtime. Built only when a request is
-//! about to be made; knows nothing of credentials or profiles.
+//! every later client), its timeouts, and the async runtime. Knows nothing of credentials or
+//! profiles.
+//!
+//! The client is aws-smithy-http-client's connectors behind a small router of ours, which
+//! picks the connector per request: a TLS one is built (and the trust store loaded) only when
+//! an https URL is asked for. Every response body is cut off at `MAX_BODY`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::provider_config::ProviderConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_sdk_sts::config::{Region, SharedHttpClient};
-use aws_smithy_http_client::tls;
+use aws_sdk_sts::config::{Region, SharedAsyncSleep};
+use aws_smithy_http_client::{tls, Connector};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 
 use crate::error::Error;
 
+/// The most stsenv reads of any response: STS, SSO and the federation endpoint answer in a
+/// few kilobytes; an endless body must not grow memory without bound.
+pub const MAX_BODY: usize = 1 << 20;
+
 pub struct Net {
     timeout: Duration,
-    https: OnceLock<SharedHttpClient>,
-    plain: OnceLock<SharedHttpClient>,
+    client: SharedHttpClient,
 }
 
 impl Net {
@@ -23,8 +38,7 @@ impl Net {
     pub fn new(timeout: Duration) -> Net {
         Net {
             timeout,
-            https: OnceLock::new(),
-            plain: OnceLock::new(),
+            client: SharedHttpClient::new(Router::default()),
         }
     }
 
@@ -39,30 +53,9 @@ impl Net {
             .build()
     }
 
-    /// The client for any URL, https included.
+    /// The client for every request, http or https.
     pub fn client(&self) -> SharedHttpClient {
-        self.https
-            .get_or_init(|| {
-                // ring, not aws-lc: one TLS stack, and the smaller binary.
-                aws_smithy_http_client::Builder::new()
-                    .tls_provider(tls::Provider::Rustls(
-                        tls::rustls_provider::CryptoMode::Ring,
-                    ))
-                    .build_https()
-            })
-            .clone()
-    }
-
-    /// The client for requests to `endpoint`: a plain-http endpoint (a local STS) needs no
-    /// TLS, so the trust store isn't loaded for it.
-    pub fn client_for(&self, endpoint: &str) -> SharedHttpClient {
-        if endpoint.starts_with("http://") {
-            self.plain
-                .get_or_init(|| aws_smithy_http_client::Builder::new().build_http())
-                .clone()
-        } else {
-            self.client()
-        }
+        self.client.clone()
     }
 
     /// What aws-config's providers need to reach SSO, IMDS or ECS: region, client, timeouts.
@@ -81,4 +74,77 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .enable_all()
         .build()
         .map_err(Error::Runtime)
+}
+
+/// Connect and read timeouts: what tells one connector setting from another.
+type Timeouts = (Option<Duration>, Option<Duration>);
+
+/// Hands out one `Route` per connector settings (timeouts), as the SDK asks for them.
+#[derive(Debug, Default)]
+struct Router {
+    routes: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
+}
+
+impl HttpClient for Router {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        let key = (settings.connect_timeout(), settings.read_timeout());
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        routes
+            .entry(key)
+            .or_insert_with(|| {
+                SharedHttpConnector::new(Route {
+                    settings: settings.clone(),
+                    sleep: components.sleep_impl(),
+                    connectors: Arc::default(),
+                })
+            })
+            .clone()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    settings: HttpConnectorSettings,
+    sleep: Option<SharedAsyncSleep>,
+    /// Built on first use: the plain connector, and the TLS one.
+    connectors: Arc<Mutex<HashMap<bool, SharedHttpConnector>>>,
+}
+
+impl Route {
+    fn connector(&self, tls: bool) -> SharedHttpConnector {
+        let mut built = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
+        built
+            .entry(tls)
+            .or_insert_with(|| {
+                let mut b = Connector::builder();
+                b.set_connector_settings(Some(self.settings.clone()));
+                b.set_sleep_impl(self.sleep.clone());
+                SharedHttpConnector::new(if tls {
+                    // ring, not aws-lc: one TLS stack, and the smaller binary.
+                    b.tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .build()
+                } else {
+                    b.build_http()
+                })
+            })
+            .clone()
+    }
+}
+
+impl HttpConnector for Route {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let tls = request.uri().starts_with("https://");
+        let pending = self.connector(tls).call(request);
+        HttpConnectorFuture::new(async move {
+            let response = pending.await?;
+            Ok(response
+                .map(|body| SdkBody::from_body_1_x(http_body_util::Limited::new(body, MAX_BODY))))
+        })
+    }
 }

@@ -66,13 +66,19 @@ pub struct Session {
     pub region: Option<String>,
     /// The TARGET exactly as typed.
     pub target: String,
+    /// Whether the source credentials were keys in the environment, which the variables of
+    /// this session replace (so the session can't be got again from this shell alone).
+    pub source_in_env: bool,
+    /// The `stsenv assume` arguments that get these credentials again, as POSIX-quoted
+    /// words; what `stsenv refresh` replays.
+    pub replay: Option<String>,
 }
 
 /// Stale values of these make other tools pick another identity than the one just assumed.
 pub const ALWAYS_UNSET: [&str; 3] = ["AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN"];
 
 /// Every variable `assume` may set: what `stsenv clear` and `unassume` remove.
-pub const SET_BY_ASSUME: [&str; 9] = [
+pub const SET_BY_ASSUME: [&str; 10] = [
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
@@ -82,6 +88,7 @@ pub const SET_BY_ASSUME: [&str; 9] = [
     "STSENV_PROFILE",
     "STSENV_ROLE_ARN",
     "STSENV_EXPIRES",
+    "STSENV_ARGS",
 ];
 
 /// The change that undoes an assume.
@@ -109,6 +116,7 @@ impl Session {
         out.push(("STSENV_PROFILE", Some(self.target.clone())));
         out.push(("STSENV_ROLE_ARN", self.role_arn.clone()));
         out.push(("STSENV_EXPIRES", c.expires.map(|e| e.to_string())));
+        out.push(("STSENV_ARGS", self.replay.clone()));
         out
     }
 }
@@ -128,6 +136,8 @@ mod tests {
             role_arn: token.map(|_| "arn:aws:iam::123456789012:role/r".to_string()),
             region: region.map(String::from),
             target: "t".into(),
+            source_in_env: false,
+            replay: None,
         }
     }
 

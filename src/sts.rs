@@ -73,7 +73,7 @@ impl Sts {
             .or_else(|| sdk.endpoint_url().map(String::from))
             .unwrap_or_else(|| default_endpoint(region));
         Sts {
-            config: aws_sdk_sts::config::Builder::from(&sdk).http_client(net.client_for(&endpoint)),
+            config: aws_sdk_sts::config::Builder::from(&sdk).http_client(net.client()),
             endpoint,
             region: region.to_string(),
             timeout: net.timeout(),

@@ -290,10 +290,15 @@ pub fn tags(list: &[String]) -> Result<Vec<(String, String)>, Error> {
 /// The policy text itself, from the argument or from `@file`, checked to be a JSON object.
 pub fn policy(arg: &str) -> Result<String, Error> {
     let text = match arg.strip_prefix('@') {
-        Some(path) => std::fs::read_to_string(path).map_err(|source| Error::PolicyFile {
-            path: path.into(),
-            source,
-        })?,
+        Some(path) => {
+            let missing = || std::io::Error::from(std::io::ErrorKind::NotFound).to_string();
+            crate::fsutil::read_text(std::path::Path::new(path), 1 << 20)
+                .and_then(|t| t.ok_or_else(missing))
+                .map_err(|why| Error::PolicyFile {
+                    path: path.into(),
+                    why,
+                })?
+        }
         None => arg.to_string(),
     };
     let shown = match arg.strip_prefix('@') {

@@ -12,6 +12,6 @@ pub fn enable() {
 /// Prints the message only with --verbose; the closure keeps the formatting off the fast path.
 pub fn say(msg: impl FnOnce() -> String) {
     if ON.load(Ordering::Relaxed) {
-        eprintln!("stsenv: [verbose] {}", msg());
+        crate::error::say(&format!("[verbose] {}", msg()));
     }
 }

@@ -83,7 +83,13 @@ fn hostile_values_follow_powershell_quoting_rules() {
 
 #[test]
 fn hostile_values_survive_json_and_are_refused_by_dotenv() {
-    let sts = FakeSts::always(Reply::creds("AKID", "se\"cr\\et\n", "to'ken"));
+    let expiration = stsenv::time::rfc3339(stsenv::time::now() + 3600);
+    let sts = FakeSts::always(Reply::Credentials {
+        access_key_id: "AKID".into(),
+        secret_access_key: "se\"cr\\et\n".into(),
+        session_token: "to'ken".into(),
+        expiration: expiration.clone(),
+    });
     let env = TestEnv::with_source_keys();
     let out = env.stsenv(&[
         "assume",
@@ -96,7 +102,7 @@ fn hostile_values_survive_json_and_are_refused_by_dotenv() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "{\"Version\":1,\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"se\\\"cr\\\\et\\n\",\"SessionToken\":\"to'ken\",\"Expiration\":\"2030-01-02T03:04:05Z\"}\n"
+        format!("{{\"Version\":1,\"AccessKeyId\":\"AKID\",\"SecretAccessKey\":\"se\\\"cr\\\\et\\n\",\"SessionToken\":\"to'ken\",\"Expiration\":\"{expiration}\"}}\n")
     );
     let out = env.stsenv(&[
         "assume",
@@ -232,7 +238,7 @@ fn profile_settings_reach_each_hop_and_flags_win_on_the_last() {
     let text = stdout(&out);
     assert!(
         text.contains(&format!(
-            "export AWS_SESSION_TOKEN='TOKEN-{}';",
+            "export AWS_SESSION_TOKEN='TOKEN-{}' &&",
             role_arn("second")
         )),
         "{text}"

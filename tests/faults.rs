@@ -216,7 +216,7 @@ fn credentials_expired_on_arrival_are_exported_with_a_warning() {
     let env = TestEnv::with_source_keys();
     let out = env.assume_at(ROLE, &sts.url);
     assert!(out.status.success());
-    assert!(stdout(&out).contains("export AWS_ACCESS_KEY_ID='ASIASKEWED';"));
+    assert!(stdout(&out).contains("export AWS_ACCESS_KEY_ID='ASIASKEWED' &&"));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("warning") && err.contains("clock"), "{err}");
@@ -295,7 +295,7 @@ fn without_home_or_a_writable_cache_it_still_works_with_one_warning() {
 }
 
 #[test]
-fn ctrl_c_during_the_request_leaves_nothing_behind() {
+fn ctrl_c_during_the_request_leaves_false_and_nothing_else() {
     let sts = FakeSts::always(Reply::Hang);
     let env = TestEnv::with_source_keys();
     let child = env
@@ -319,7 +319,11 @@ fn ctrl_c_during_the_request_leaves_nothing_behind() {
         Some(libc::SIGINT),
         "a shell reports this as 130"
     );
-    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stdout(&out),
+        "false\n",
+        "a killed run still makes `eval` fail"
+    );
     assert_no_partial_files(&env);
 }
 

@@ -312,7 +312,7 @@ fn whoami_reports_the_caller_and_the_session() {
     let text = stdout(&env2.stsenv(&["assume", "deploy", "-s", "sh"]));
     for line in text.lines().filter(|l| l.starts_with("export ")) {
         let (name, value) = line["export ".len()..]
-            .trim_end_matches(';')
+            .trim_end_matches(" &&")
             .split_once('=')
             .unwrap();
         env2.set(name, value.trim_matches('\''));
@@ -496,7 +496,7 @@ fn a_terminal_gets_the_statements_and_a_hint() {
     tty.type_line(&format!("{} assume deploy", Sh::Bash.word(BIN)));
     let screen = tty.wait_for("to apply this to your shell, run: eval", 1);
     assert!(
-        screen.contains("export AWS_ACCESS_KEY_ID='AssumeRole0';"),
+        screen.contains("export AWS_ACCESS_KEY_ID='AssumeRole0' &&"),
         "{screen}"
     );
     assert!(screen.contains("stsenv assume deploy)\""), "{screen}");

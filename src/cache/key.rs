@@ -16,11 +16,14 @@ use crate::sts::RoleCall;
 /// so those entries can't collide with the CLI's.
 ///
 /// `session_name_configured`: whether the session name was given or configured rather than
-/// generated; `source`: for a bare role ARN, where its source credentials came from.
+/// generated; `source`: for a bare role ARN, where its source credentials came from;
+/// `endpoint`: an STS endpoint other than the default, whose credentials must never be
+/// served for another (nor to the AWS CLI, which keys by the default).
 pub fn role_args(
     hop: &RoleCall,
     session_name_configured: bool,
     source: Option<&str>,
+    endpoint: Option<&str>,
 ) -> BTreeMap<String, Value> {
     let mut args = BTreeMap::new();
     let mut put = |k: &str, v: Value| {
@@ -63,13 +66,22 @@ pub fn role_args(
     if let Some(source) = source {
         put("stsenv:Source", source.into());
     }
+    if let Some(url) = endpoint {
+        put("stsenv:Endpoint", url.trim_end_matches('/').into());
+    }
     args
 }
 
-pub fn role_key(hop: &RoleCall, session_name_configured: bool, source: Option<&str>) -> String {
-    let args: serde_json::Map<String, Value> = role_args(hop, session_name_configured, source)
-        .into_iter()
-        .collect();
+pub fn role_key(
+    hop: &RoleCall,
+    session_name_configured: bool,
+    source: Option<&str>,
+    endpoint: Option<&str>,
+) -> String {
+    let args: serde_json::Map<String, Value> =
+        role_args(hop, session_name_configured, source, endpoint)
+            .into_iter()
+            .collect();
     sha1_hex(&python_dumps(&Value::Object(args)))
 }
 
@@ -159,12 +171,12 @@ mod tests {
         let h = hop();
         assert_eq!(
             python_dumps(&Value::Object(
-                role_args(&h, false, None).into_iter().collect()
+                role_args(&h, false, None, None).into_iter().collect()
             )),
             r#"{"RoleArn": "arn:aws:iam::123456789012:role/deploy"}"#
         );
         assert_eq!(
-            role_key(&h, false, None),
+            role_key(&h, false, None, None),
             "6a9d9ba39800a1773d9a3bd50c4a0db301ff5832"
         );
     }
@@ -178,12 +190,12 @@ mod tests {
         h.duration = Some(3600);
         assert_eq!(
             python_dumps(&Value::Object(
-                role_args(&h, true, None).into_iter().collect()
+                role_args(&h, true, None, None).into_iter().collect()
             )),
             r#"{"DurationSeconds": 3600, "ExternalId": "ext-1", "RoleArn": "arn:aws:iam::123456789012:role/deploy", "RoleSessionName": "ops", "SerialNumber": "arn:aws:iam::123456789012:mfa/alice"}"#
         );
         assert_eq!(
-            role_key(&h, true, None),
+            role_key(&h, true, None, None),
             "2256203850bd492b16d5580f30f0039d8127ec6b"
         );
     }

@@ -2,7 +2,8 @@
 //! (`~/.aws/cli/cache/<botocore key>.json`, the AssumeRole response), so `aws --profile X` and
 //! `stsenv assume X` reuse each other's sessions. MFA sessions (GetSessionToken) live in
 //! stsenv's cache dir. Folders are 0700, files 0600, written to a temp file and renamed; an
-//! entry that can't be read or trusted is ignored and later replaced.
+//! entry that can't be read or trusted is ignored and later replaced. A cache folder that
+//! another user owns or can write in is not used at all.
 
 pub mod key;
 
@@ -12,12 +13,22 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::fsutil::{make_dir, private_options, write_atomic};
+use crate::fsutil::{
+    check_private_dir, ensure_private_dir, open_private, read_capped, write_atomic,
+};
 use crate::session::Credentials;
 use crate::time;
 
 /// The AWS CLI reuses an entry only while more than this much of it is left; so does stsenv.
 pub const EXPIRY_WINDOW_SECS: i64 = 15 * 60;
+/// The longest STS grants a role session (12 h) and an MFA session (36 h): an entry that
+/// claims more was not written by STS's answer, and is not trusted.
+pub const MAX_ROLE_SECS: i64 = 12 * 3600;
+pub const MAX_MFA_SESSION_SECS: i64 = 36 * 3600;
+/// Slack for the clock of whoever wrote the entry.
+const CLOCK_SLACK_SECS: i64 = 5 * 60;
+/// No cache file of ours is anywhere near this large.
+const MAX_ENTRY_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -47,7 +58,8 @@ pub struct Entry {
 }
 
 impl Cache {
-    /// The cache dirs for this user. Err says why there is no cache (no HOME), for a warning.
+    /// The cache dirs for this user. Err says why there is no cache (no HOME, or a folder
+    /// that others own or can write in), for a warning.
     pub fn open(mode: Mode, env: &dyn Fn(&str) -> Option<String>) -> Result<Cache, String> {
         let home = env("HOME")
             .filter(|h| !h.is_empty())
@@ -58,11 +70,21 @@ impl Cache {
             .filter(|p| p.is_absolute())
             .unwrap_or_else(|| home.join(".cache"))
             .join("stsenv");
-        Ok(Cache {
+        let cache = Cache {
             role_dir: home.join(".aws").join("cli").join("cache"),
             own_dir,
             mode,
-        })
+        };
+        if mode != Mode::Off {
+            for dir in [&cache.role_dir, &cache.own_dir, &cache.lock_dir()] {
+                check_private_dir(dir)?;
+            }
+        }
+        Ok(cache)
+    }
+
+    fn lock_dir(&self) -> PathBuf {
+        self.own_dir.join("locks")
     }
 
     fn reads(&self) -> bool {
@@ -78,7 +100,10 @@ impl Cache {
         if !self.reads() {
             return None;
         }
-        fresh(&read_json(&self.role_dir.join(format!("{key}.json")))?)
+        fresh(
+            &read_json(&self.role_dir.join(format!("{key}.json")))?,
+            MAX_ROLE_SECS,
+        )
     }
 
     pub fn store_role(
@@ -97,6 +122,7 @@ impl Cache {
         }
         // The CLI reads only "Credentials"; this says what the entry is for `cache list`.
         doc["stsenv"] = json!({ "Target": target });
+        ensure_private_dir(&self.role_dir).map_err(std::io::Error::other)?;
         write_atomic(&self.role_dir, &format!("{key}.json"), &doc.to_string())
     }
 
@@ -117,11 +143,14 @@ impl Cache {
         if !self.reads() {
             return None;
         }
-        fresh(&read_json(&self.own_dir.join(Self::mfa_file(
-            source,
-            serial,
-            access_key_id,
-        )))?)
+        fresh(
+            &read_json(
+                &self
+                    .own_dir
+                    .join(Self::mfa_file(source, serial, access_key_id)),
+            )?,
+            MAX_MFA_SESSION_SECS,
+        )
     }
 
     pub fn store_mfa_session(
@@ -139,6 +168,7 @@ impl Cache {
             "SerialNumber": serial,
             "Credentials": credentials_json(creds),
         });
+        ensure_private_dir(&self.own_dir).map_err(std::io::Error::other)?;
         write_atomic(
             &self.own_dir,
             &Self::mfa_file(source, serial, access_key_id),
@@ -148,27 +178,38 @@ impl Cache {
 
     /// An exclusive lock on `name`, so that concurrent runs for the same role make one request
     /// and one prompt. Gives up after `wait` (a run stuck at a prompt must not block others
-    /// forever); None when no lock could be had.
-    pub fn lock(&self, name: &str, wait: Duration) -> Option<File> {
+    /// forever); None when no lock could be had. While it waits, stderr says so, naming
+    /// `what` the other run is getting.
+    pub fn lock(&self, name: &str, wait: Duration, what: &str) -> Option<File> {
         if self.mode == Mode::Off {
             return None;
         }
-        let dir = self.own_dir.join("locks");
-        make_dir(&dir).ok()?;
-        let file = private_options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(format!("{name}.lock")))
-            .ok()?;
+        let dir = self.lock_dir();
+        ensure_private_dir(&dir).ok()?;
+        let file = open_private(&dir.join(format!("{name}.lock")), true).ok()?;
         let deadline = Instant::now() + wait;
+        let mut said = false;
         loop {
             match file.try_lock() {
                 Ok(()) => return Some(file),
                 Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    if !said {
+                        said = true;
+                        crate::error::say(&format!(
+                            "waiting for another stsenv run that is getting {what} (it may be at its MFA prompt); up to {} s",
+                            wait.as_secs()
+                        ));
+                    }
                     std::thread::sleep(Duration::from_millis(50));
                 }
-                Err(_) => return None,
+                Err(_) => {
+                    if said {
+                        crate::error::warn(&format!(
+                            "gave up waiting for the other run; getting {what} anew"
+                        ));
+                    }
+                    return None;
+                }
             }
         }
     }
@@ -237,36 +278,29 @@ fn credentials_json(c: &Credentials) -> Value {
     })
 }
 
-/// A cache file's JSON, or None for anything unreadable, unparsable or writable by others
-/// (an entry someone else could have planted is not trusted).
+/// A cache file's JSON, or None for anything unreadable, unparsable, not a regular file of
+/// this user's, or writable by others (an entry someone else could have planted is not
+/// trusted).
 fn read_json(path: &Path) -> Option<Value> {
-    let meta = fs::metadata(path).ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode();
-        if mode & 0o022 != 0 {
-            return None;
-        }
-        if mode & 0o044 != 0 {
-            // Readable by others: tighten it, as the entry holds secrets.
-            let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
-        }
-    }
-    if !meta.is_file() || meta.len() > 1 << 20 {
-        return None;
-    }
-    serde_json::from_slice(&fs::read(path).ok()?).ok()
+    let file = open_private(path, false).ok()?;
+    serde_json::from_slice(&read_capped(file, MAX_ENTRY_BYTES).ok()?).ok()
 }
 
-/// The credentials of an entry, if they are complete and more than 15 minutes are left.
-fn fresh(doc: &Value) -> Option<Credentials> {
+/// The credentials of an entry, if they are complete, more than 15 minutes are left, and no
+/// more than `max_secs` (what STS could have granted).
+fn fresh(doc: &Value, max_secs: i64) -> Option<Credentials> {
     let c = &doc["Credentials"];
     let expires = time::parse(c["Expiration"].as_str()?)?;
-    if expires - time::now() <= EXPIRY_WINDOW_SECS {
+    let left = expires - time::now();
+    if left <= EXPIRY_WINDOW_SECS || left > max_secs + CLOCK_SLACK_SECS {
         return None;
     }
-    let field = |k: &str| c[k].as_str().filter(|v| !v.is_empty()).map(String::from);
+    // A value no shell can carry (a NUL, a line break) is a corrupt entry, not a failure.
+    let field = |k: &str| {
+        c[k].as_str()
+            .filter(|v| !v.is_empty() && !v.chars().any(char::is_control))
+            .map(String::from)
+    };
     Some(Credentials {
         access_key_id: field("AccessKeyId")?,
         secret_access_key: field("SecretAccessKey")?,

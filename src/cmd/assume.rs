@@ -5,30 +5,31 @@ use crate::cli::AssumeArgs;
 use crate::cmd::Output;
 use crate::credentials_file;
 use crate::engine;
-use crate::error::Error;
+use crate::error::{say, Error};
 use crate::shell::Shell;
 
 pub fn run(args: &AssumeArgs, shell: Shell) -> Result<Output, Error> {
     let req = super::request(&args.opts)?;
     if let Some(name) = &args.write_profile {
         credentials_file::check_profile_name(name)?;
+        let chain = engine::source_profiles(&req)?;
+        if !args.force {
+            // Said before any request; the write checks again under its lock.
+            credentials_file::check_target(name, &chain)?;
+        }
         let session = engine::obtain(&req)?;
-        let path = credentials_file::write_profile(name, &session.credentials)?;
+        let path = credentials_file::write_profile(name, &session.credentials, &chain, args.force)?;
         let until = session
             .credentials
             .expires
             .map(|e| format!(", valid until {}", crate::time::rfc3339(e)))
             .unwrap_or_default();
-        eprintln!(
-            "stsenv: wrote the credentials of {} to profile [{name}] in {}{until}; use them with `aws --profile {name} …`",
+        say(&format!(
+            "wrote the credentials of {} to profile [{name}] in {}{until}; use them with `aws --profile {name} …`",
             req.target_text,
             path.display()
-        );
+        ));
         return Ok(Output::Text(String::new()));
     }
-    let session = engine::obtain(&req)?;
-    Ok(Output::Eval {
-        shell,
-        text: shell.render_session(&session)?,
-    })
+    super::export(&req, engine::obtain(&req)?, shell)
 }

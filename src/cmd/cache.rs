@@ -8,7 +8,7 @@ use crate::cli::CacheAction;
 use crate::cmd::{table, Output};
 use crate::engine::chain::Source;
 use crate::engine::{plan, Request};
-use crate::error::Error;
+use crate::error::{say, Error};
 use crate::time;
 
 pub fn run(action: CacheAction) -> Result<Output, Error> {
@@ -17,12 +17,12 @@ pub fn run(action: CacheAction) -> Result<Output, Error> {
         CacheAction::List => {
             let text = list(&cache);
             if text.is_empty() {
-                eprintln!("stsenv: nothing cached");
+                say("nothing cached");
             }
             Ok(Output::Text(text))
         }
         CacheAction::Clear { target } => {
-            eprintln!("stsenv: {}", clear(&cache, target.as_deref())?);
+            say(&clear(&cache, target.as_deref())?);
             Ok(Output::Text(String::new()))
         }
     }
@@ -66,7 +66,10 @@ fn clear(cache: &Cache, target: Option<&str>) -> Result<String, Error> {
             let mut n = plan
                 .hops
                 .iter()
-                .filter(|h| cache.remove(&cache.role_path(&h.cache_key())).is_ok())
+                .filter(|h| {
+                    let key = h.cache_key(req.endpoint_url.as_deref());
+                    cache.remove(&cache.role_path(&key)).is_ok()
+                })
                 .count();
             if let Source::Profile(p) | Source::StaticKeys(p) = &plan.source {
                 let serials: Vec<&str> = plan

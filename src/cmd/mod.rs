@@ -9,11 +9,15 @@ pub mod completions;
 pub mod exec;
 pub mod init;
 pub mod profiles;
+pub mod refresh;
 pub mod whoami;
 
 use crate::cli::{AssumeOptions, Command};
-use crate::engine::{CacheMode, Request};
+use crate::engine::request::{DEFAULT_MFA_SESSION, DEFAULT_TIMEOUT};
+use crate::engine::{CacheMode, Request, Target};
 use crate::error::Error;
+use crate::guard;
+use crate::session::Session;
 use crate::shell::{self, Shell};
 use crate::validate;
 
@@ -47,19 +51,29 @@ impl Failure {
     }
 }
 
+/// From here on the run owes `shell`'s failure statement, even if it is killed.
+fn evaluated(shell: Shell) -> Shell {
+    guard::owe_failure_statement(shell.fail());
+    shell
+}
+
 pub fn run(command: Command) -> Result<Output, Failure> {
     match command {
         Command::Assume(args) => {
-            let shell = args.shell.unwrap_or_else(shell::detect);
+            let shell = evaluated(args.shell.unwrap_or_else(shell::detect));
             assume::run(&args, shell).map_err(Failure::eval(shell))
         }
         Command::Exec(args) => exec::run(&args).map_err(Failure::plain),
         Command::Clear { shell } => {
-            let shell = shell.unwrap_or_else(shell::detect);
+            let shell = evaluated(shell.unwrap_or_else(shell::detect));
             clear::run(shell).map_err(Failure::eval(shell))
         }
+        Command::Refresh { shell } => {
+            let shell = evaluated(shell.unwrap_or_else(shell::detect));
+            refresh::run(shell).map_err(Failure::eval(shell))
+        }
         Command::Whoami(args) => whoami::run(&args).map_err(Failure::plain),
-        Command::Init { shell } => init::run(shell).map_err(Failure::eval(shell)),
+        Command::Init { shell } => init::run(evaluated(shell)).map_err(Failure::eval(shell)),
         Command::Profiles { json, names } => profiles::run(json, names).map_err(Failure::plain),
         Command::Completions { shell } => Ok(completions::run(shell)),
         Command::Cache { action } => cache::run(action).map_err(Failure::plain),
@@ -102,6 +116,68 @@ pub fn request(a: &AssumeOptions) -> Result<Request, Error> {
         req.mfa_session_duration = validate::mfa_session_duration(d)?;
     }
     Ok(req)
+}
+
+/// The statements that hand `session` to `shell`, with the arguments that get it again.
+pub fn export(req: &Request, mut session: Session, shell: Shell) -> Result<Output, Error> {
+    session.replay = replay(req, &session);
+    Ok(Output::Eval {
+        shell,
+        text: shell.render_session(&session)?,
+    })
+}
+
+/// `stsenv assume` arguments that ask for exactly `req` again, POSIX-quoted: every option
+/// (the policy as text, no one-time MFA code), the profile the default chain used, `--` and
+/// the target. None when the source was keys in the environment, which the session's own
+/// replace: a refresh from there would sign with the session itself.
+fn replay(req: &Request, session: &Session) -> Option<String> {
+    if session.source_in_env {
+        return None;
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut words: Vec<String> = Vec::new();
+    let mut opt = |flag: &str, value: Option<String>| {
+        if let Some(v) = value {
+            words.push(flag.to_string());
+            words.push(v);
+        }
+    };
+    let profile = match req.target {
+        Target::RoleArn(_) => req.profile.clone().or_else(|| env("AWS_PROFILE")),
+        Target::Profile(_) => None,
+    };
+    opt("--profile", profile);
+    opt("--session-name", req.session_name.clone());
+    opt("--duration", req.duration.map(|d| d.to_string()));
+    opt("--external-id", req.external_id.clone());
+    opt("--mfa-serial", req.mfa_serial.clone());
+    opt("--policy", req.policy.clone());
+    for arn in &req.policy_arns {
+        opt("--policy-arn", Some(arn.clone()));
+    }
+    for (k, v) in &req.tags {
+        opt("--tag", Some(format!("{k}={v}")));
+    }
+    opt("--source-identity", req.source_identity.clone());
+    opt("--region", req.region.clone());
+    opt("--endpoint-url", req.endpoint_url.clone());
+    opt(
+        "--timeout",
+        (req.timeout != DEFAULT_TIMEOUT).then(|| req.timeout.as_secs().to_string()),
+    );
+    opt(
+        "--mfa-session-duration",
+        (req.mfa_session_duration != DEFAULT_MFA_SESSION)
+            .then(|| req.mfa_session_duration.to_string()),
+    );
+    if req.cache == CacheMode::Off {
+        words.push("--no-cache".into());
+    }
+    words.push("--".into());
+    words.push(req.target_text.clone());
+    let quoted: Vec<String> = words.iter().map(|w| shell::quote_posix_word(w)).collect();
+    Some(quoted.join(" "))
 }
 
 /// Rows as aligned columns, two spaces apart, no trailing blanks.

@@ -39,11 +39,10 @@ pub fn run(args: &WhoamiArgs) -> Result<Output, Error> {
         }
         None => {
             let region = Region::new(region(&env, &profiles, None));
-            let config = net.provider_config(&region);
             let creds = rt.block_on(source::credentials(
                 &Source::DefaultChain,
                 &profiles,
-                &config,
+                &net,
                 &region,
             ))?;
             // The variables of an stsenv session describe these credentials only if they are

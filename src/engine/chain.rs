@@ -74,12 +74,15 @@ pub struct Hop {
 }
 
 impl Hop {
-    /// Its cache key: botocore's for what the CLI can express, plus stsenv's additions.
-    pub fn cache_key(&self) -> String {
+    /// Its cache key: botocore's for what the CLI can express, plus stsenv's additions;
+    /// `endpoint` is an STS endpoint given with `--endpoint-url`. (One configured in the
+    /// environment or the profile is one the AWS CLI uses too, so its key stays botocore's.)
+    pub fn cache_key(&self, endpoint: Option<&str>) -> String {
         crate::cache::key::role_key(
             &self.call,
             self.session_name_configured,
             self.cache_source.as_deref(),
+            endpoint,
         )
     }
 }

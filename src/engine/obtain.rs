@@ -11,7 +11,7 @@ use aws_sdk_sts::config::Region;
 
 use crate::aws_files::{config_files, load_profiles};
 use crate::cache::{key, Cache};
-use crate::engine::chain::{Hop, Source};
+use crate::engine::chain::{CredentialSource, Hop, Source};
 use crate::engine::plan::{self, Plan, DEFAULT_REGION};
 use crate::engine::request::{CacheMode, Request};
 use crate::engine::source;
@@ -55,12 +55,23 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
         }
         Err(_) => None,
     };
-    let keys: Vec<String> = plan.hops.iter().map(Hop::cache_key).collect();
+    let keys: Vec<String> = plan
+        .hops
+        .iter()
+        .map(|h| h.cache_key(req.endpoint_url.as_deref()))
+        .collect();
+    let source_in_env = match &plan.source {
+        Source::DefaultChain => env("AWS_ACCESS_KEY_ID").is_some_and(|k| !k.is_empty()),
+        Source::Provider { kind, .. } => *kind == CredentialSource::Environment,
+        Source::Profile(_) | Source::StaticKeys(_) => false,
+    };
     let session = |credentials: Credentials| Session {
         credentials,
         role_arn: plan.hops.last().map(|h| h.call.role_arn.clone()),
         region: plan.region.clone(),
         target: req.target_text.clone(),
+        source_in_env,
+        replay: None,
     };
     let cached_last = || cache.as_ref()?.role(keys.last()?);
     if let Some(creds) = cached_last() {
@@ -70,7 +81,11 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
     // Another run may be assuming this very role (and prompting for its MFA code): wait for
     // it, then look again, so that both end up with one request and one prompt.
     let _lock = match (&cache, keys.last()) {
-        (Some(c), Some(k)) => c.lock(&format!("role-{k}"), LOCK_WAIT),
+        (Some(c), Some(k)) => c.lock(
+            &format!("role-{k}"),
+            LOCK_WAIT,
+            &format!("the credentials of {}", req.target_text),
+        ),
         _ => None,
     };
     if let Some(creds) = cached_last() {
@@ -80,6 +95,27 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
     let creds =
         net::runtime()?.block_on(fetch(&net, req, &plan, &profiles, cache.as_ref(), &keys))?;
     Ok(session(creds))
+}
+
+/// The profiles whose credentials `req` is made from (its chain and source profile): what
+/// `--write-profile` must not overwrite with the result.
+pub fn source_profiles(req: &Request) -> Result<Vec<String>, Error> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let profiles = load_profiles()?;
+    let plan = plan::plan(req, &profiles, &config_files(), &env)?;
+    let mut names: Vec<String> = plan.hops.iter().filter_map(|h| h.profile.clone()).collect();
+    match &plan.source {
+        Source::Profile(p) | Source::StaticKeys(p) | Source::Provider { profile: p, .. } => {
+            names.push(p.clone())
+        }
+        // Without keys in the environment, the default chain reads AWS_PROFILE's profile or
+        // the default one.
+        Source::DefaultChain if env("AWS_ACCESS_KEY_ID").is_none() => {
+            names.push(env("AWS_PROFILE").unwrap_or_else(|| "default".into()))
+        }
+        Source::DefaultChain => {}
+    }
+    Ok(names)
 }
 
 fn cached_path(cache: &Option<Cache>, keys: &[String]) -> String {
@@ -112,9 +148,7 @@ async fn fetch(
         ),
         None => {
             let region = Region::new(region.to_string());
-            let provider_config = net.provider_config(&region);
-            let creds =
-                source::credentials(&plan.source, profiles, &provider_config, &region).await?;
+            let creds = source::credentials(&plan.source, profiles, net, &region).await?;
             (0, creds, plan.source.label())
         }
     };
@@ -138,7 +172,7 @@ async fn fetch(
                 hop.call.mfa_serial = None;
                 hop.call.token_code = None;
             } else if hop.call.token_code.is_none() {
-                hop.call.token_code = Some(mfa::code(&need(&hop, &serial))?);
+                hop.call.token_code = Some(mfa::code(&need(&hop, &serial, req))?);
             }
         }
         verbose::say(|| {
@@ -178,11 +212,12 @@ async fn fetch(
     Ok(creds)
 }
 
-fn need<'a>(hop: &'a Hop, serial: &'a str) -> mfa::Need<'a> {
+fn need<'a>(hop: &'a Hop, serial: &'a str, req: &Request) -> mfa::Need<'a> {
     mfa::Need {
         serial,
         label: hop.profile.as_deref().unwrap_or(&hop.call.role_arn),
         process: hop.mfa_process.as_deref(),
+        timeout: req.timeout,
     }
 }
 
@@ -204,14 +239,20 @@ async fn mfa_session(
     };
     let key = &base.access_key_id;
     let mfa_key = key::sha1_hex(&format!("{source_name}\n{serial}\n{key}"));
-    let _lock = cache.and_then(|c| c.lock(&format!("mfa-{mfa_key}"), LOCK_WAIT));
+    let _lock = cache.and_then(|c| {
+        c.lock(
+            &format!("mfa-{mfa_key}"),
+            LOCK_WAIT,
+            &format!("an MFA session for {serial}"),
+        )
+    });
     if let Some(creds) = cache.and_then(|c| c.mfa_session(&source_name, serial, key)) {
         verbose::say(|| format!("MFA session for {serial} from the cache"));
         return Ok(creds);
     }
     let code = match &hop.call.token_code {
         Some(c) => c.clone(),
-        None => mfa::code(&need(hop, serial))?,
+        None => mfa::code(&need(hop, serial, req))?,
     };
     verbose::say(|| {
         format!(

@@ -54,6 +54,13 @@ impl Request {
             return Err(Error::Usage(
                 "the target is empty: give a role ARN or a profile name".into(),
             ));
+        } else if target.chars().any(char::is_control) {
+            // It goes into prompts and messages: no terminal escape may ride along.
+            return Err(Error::bad(
+                "profile name",
+                target,
+                "control characters are not allowed",
+            ));
         } else {
             Target::Profile(target.to_string())
         };

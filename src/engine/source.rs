@@ -1,13 +1,13 @@
 //! The first credentials of a chain, from aws-config: the standard chain, a profile without
-//! role_arn (static keys, SSO, credential_process, web identity) or a credential_source.
-//! stsenv never re-implements any of these.
+//! role_arn (static keys, SSO, web identity) or a credential_source. The one exception is
+//! `credential_process`, which stsenv runs itself: aws-config's runner can neither time out
+//! nor stop the process.
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
 use aws_config::ecs::EcsCredentialsProvider;
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
 use aws_config::profile::{ProfileFileCredentialsProvider, ProfileSet};
-use aws_config::provider_config::ProviderConfig;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_sts::config::Region;
@@ -15,15 +15,41 @@ use aws_sdk_sts::config::Region;
 use crate::aws_files;
 use crate::engine::chain::{CredentialSource, Source};
 use crate::error::{chain, Error};
+use crate::helper;
+use crate::net::Net;
 use crate::session::Credentials;
 
-/// `config` must carry `region` too; the default chain takes it separately.
 pub async fn credentials(
     source: &Source,
     profiles: &ProfileSet,
-    config: &ProviderConfig,
+    net: &Net,
     region: &Region,
 ) -> Result<Credentials, Error> {
+    if let Some((profile, command)) = process_of(source, profiles) {
+        return credential_process(profile, command, net);
+    }
+    let timed_out = || Error::SourceCredentials {
+        source_label: source.label(),
+        detail: format!(
+            "no answer within {} s; check your network, or raise --timeout",
+            net.timeout().as_secs()
+        ),
+    };
+    tokio::time::timeout(
+        net.timeout(),
+        from_aws_config(source, profiles, net, region),
+    )
+    .await
+    .map_err(|_| timed_out())?
+}
+
+async fn from_aws_config(
+    source: &Source,
+    profiles: &ProfileSet,
+    net: &Net,
+    region: &Region,
+) -> Result<Credentials, Error> {
+    let config = &net.provider_config(region);
     let got = match source {
         Source::DefaultChain => {
             // The environment comes first in the chain; asking it alone first spares the
@@ -92,6 +118,63 @@ pub async fn credentials(
             detail: chain(&e),
         }),
     }
+}
+
+/// The profile and command when `source` comes down to a profile's `credential_process`.
+fn process_of<'a>(source: &'a Source, profiles: &'a ProfileSet) -> Option<(&'a str, &'a str)> {
+    let name = match source {
+        Source::Profile(name) => name.as_str(),
+        // The default chain reads AWS_PROFILE's (or the default) profile after the
+        // environment's keys.
+        Source::DefaultChain if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() => profiles
+            .get_profile(
+                &std::env::var("AWS_PROFILE")
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| "default".into()),
+            )?
+            .name(),
+        _ => return None,
+    };
+    let profile = profiles.get_profile(name)?;
+    (aws_files::kind(profile) == "process")
+        .then(|| Some((name, profile.get("credential_process")?)))
+        .flatten()
+}
+
+/// The credentials a `credential_process` prints, in the format the AWS CLI documents.
+fn credential_process(profile: &str, command: &str, net: &Net) -> Result<Credentials, Error> {
+    let failed = |why: String| Error::SourceCredentials {
+        source_label: format!("of profile '{profile}'"),
+        detail: format!("its credential_process failed: {why}"),
+    };
+    let out = helper::run(command, net.timeout()).map_err(|e| failed(e.to_string()))?;
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out).map_err(|_| failed("it did not print JSON".into()))?;
+    if doc["Version"] != 1 {
+        return Err(failed("its JSON does not have \"Version\": 1".into()));
+    }
+    let field = |k: &str| doc[k].as_str().filter(|v| !v.is_empty()).map(String::from);
+    let (Some(access_key_id), Some(secret_access_key)) =
+        (field("AccessKeyId"), field("SecretAccessKey"))
+    else {
+        return Err(failed(
+            "its JSON lacks AccessKeyId or SecretAccessKey".into(),
+        ));
+    };
+    let expires = match field("Expiration") {
+        Some(t) => Some(
+            crate::time::parse(&t)
+                .ok_or_else(|| failed("its Expiration is not an RFC 3339 time".into()))?,
+        ),
+        None => None,
+    };
+    Ok(Credentials {
+        access_key_id,
+        secret_access_key,
+        session_token: field("SessionToken"),
+        expires,
+    })
 }
 
 /// Whether aws-config has anything to work with in this profile; its own error for an empty

@@ -14,7 +14,9 @@ use crate::error::Error;
 use crate::session::{EnvChange, Session};
 
 pub use detect::detect;
-pub use posix::quote as quote_posix;
+pub use posix::{
+    quote as quote_posix, quote_word as quote_posix_word, split_words as split_posix_words,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
@@ -42,6 +44,10 @@ pub trait Syntax {
     fn fail(&self) -> Option<&'static str>;
     /// How to apply the output of `cmdline`, shown when stdout is a terminal.
     fn apply_hint(&self, cmdline: &str) -> Option<String>;
+    /// What goes between two statements.
+    fn separator(&self) -> &'static str {
+        "\n"
+    }
 }
 
 impl Shell {
@@ -83,14 +89,13 @@ impl Shell {
 /// Unsets first, then sets: the last statement is then a set, whose success is the status
 /// that fish's `source` and PowerShell's Invoke-Expression report.
 pub fn render(syntax: &dyn Syntax, change: &EnvChange) -> Result<String, Error> {
-    let mut out = String::new();
+    let mut lines = Vec::new();
     let unsets = change.iter().filter(|(_, v)| v.is_none());
     let sets = change.iter().filter(|(_, v)| v.is_some());
     for (name, _) in unsets {
         debug_assert!(valid_name(name));
         if let Some(line) = syntax.unset(name) {
-            out.push_str(&line);
-            out.push('\n');
+            lines.push(line);
         }
     }
     for (name, value) in sets {
@@ -105,7 +110,10 @@ pub fn render(syntax: &dyn Syntax, change: &EnvChange) -> Result<String, Error> 
         let line = syntax
             .set(name, value)
             .map_err(|why| Error::Unrenderable { name, why })?;
-        out.push_str(&line);
+        lines.push(line);
+    }
+    let mut out = lines.join(syntax.separator());
+    if !out.is_empty() {
         out.push('\n');
     }
     Ok(out)

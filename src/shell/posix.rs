@@ -9,14 +9,19 @@ impl Syntax for Posix {
         quote(value)
     }
 
-    // The trailing `;` keeps `eval $(stsenv …)` working unquoted, where the shell joins all
-    // lines into one.
     fn set(&self, name: &str, value: &str) -> Result<String, &'static str> {
-        Ok(format!("export {name}={};", quote(value)))
+        Ok(format!("export {name}={}", quote(value)))
     }
 
     fn unset(&self, name: &str) -> Option<String> {
-        Some(format!("unset {name};"))
+        Some(format!("unset {name}"))
+    }
+
+    // One chain: a statement that fails (a readonly variable) stops the rest and fails the
+    // whole eval, in bash as in zsh and sh. The `&&` at the end of each line also keeps
+    // `eval $(stsenv …)` working unquoted, where the shell joins all lines into one.
+    fn separator(&self) -> &'static str {
+        " &&\n"
     }
 
     fn fail(&self) -> Option<&'static str> {
@@ -48,9 +53,59 @@ pub fn quote(value: &str) -> String {
     out
 }
 
+/// `value` bare when it is a plain word (letters, digits, `_./:=@,+-`), else as `quote`
+/// writes it: for text that people read, such as a command line.
+pub fn quote_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=@,+-".contains(c));
+    if plain {
+        value.to_string()
+    } else {
+        quote(value)
+    }
+}
+
+/// The words of `text` as `quote` writes them, joined by spaces: `'a'\\''b' 'c'` gives
+/// `a'b` and `c`. Bare words are taken as they are. None when a quote is left open.
+pub fn split_words(text: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
+        if chars.peek().is_none() {
+            return Some(words);
+        }
+        let mut word = String::new();
+        while let Some(c) = chars.next_if(|c| !c.is_ascii_whitespace()) {
+            match c {
+                '\'' => loop {
+                    match chars.next()? {
+                        '\'' => break,
+                        c => word.push(c),
+                    }
+                },
+                '\\' => word.push(chars.next()?),
+                c => word.push(c),
+            }
+        }
+        words.push(word);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_undoes_quote() {
+        let words = ["a'b", "", "x y", "--", "-v", "$(id)", "é\n"];
+        let text: Vec<String> = words.iter().map(|w| quote(w)).collect();
+        assert_eq!(split_words(&text.join(" ")).unwrap(), words);
+        assert_eq!(split_words("bare 'q' \\'").unwrap(), ["bare", "q", "'"]);
+        assert_eq!(split_words("'open"), None);
+    }
 
     #[test]
     fn quotes_single_quote_the_posix_way() {

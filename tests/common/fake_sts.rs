@@ -46,6 +46,8 @@ pub enum Reply {
     Hang,
     /// Announce `claimed` bytes of body, send `body`, and close the connection.
     Truncated { body: String, claimed: usize },
+    /// A 200 whose chunked body never ends (until the client goes away).
+    Endless,
 }
 
 impl Reply {
@@ -54,7 +56,8 @@ impl Reply {
             access_key_id: akid.into(),
             secret_access_key: secret.into(),
             session_token: token.into(),
-            expiration: "2030-01-02T03:04:05Z".into(),
+            // What STS grants by default: an hour.
+            expiration: stsenv::time::rfc3339(stsenv::time::now() + 3600),
         }
     }
 
@@ -170,6 +173,15 @@ fn serve(stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Request>>) {
         let (status, content_type, body) = match reply {
             Reply::Hang => {
                 std::thread::sleep(Duration::from_secs(120));
+                return;
+            }
+            Reply::Endless => {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n";
+                let chunk = format!("{:x}\r\n{}\r\n", 1 << 16, "A".repeat(1 << 16));
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                while stream.write_all(chunk.as_bytes()).is_ok() {}
                 return;
             }
             Reply::Raw { status, content_type, body } => (status, content_type, body),
