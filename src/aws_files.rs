@@ -69,6 +69,15 @@ pub fn config_path(var: &str, default: &str) -> Option<PathBuf> {
     }
 }
 
+/// `path` with a leading `~/` made the home folder, as the SDKs read paths in profiles.
+pub fn expand_home(path: &str) -> PathBuf {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
+    match (path.strip_prefix("~/"), home) {
+        (Some(rest), Some(h)) => PathBuf::from(h).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
 /// Where the AWS CLI reads credentials: AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials.
 pub fn credentials_path() -> Result<PathBuf, Error> {
     match config_path(CREDENTIALS_VAR, ".aws/credentials") {
@@ -119,19 +128,22 @@ pub fn config_files() -> String {
     )
 }
 
-/// What a profile is, by the keys it holds: "role", "sso", "process", "web identity",
-/// "static", or "settings" (no credentials of its own).
+/// What a profile is, by the keys it holds, in the order aws-config reads them: "web
+/// identity", "role", "sso", "login", "process", "static", or "settings" (no credentials of
+/// its own).
 pub fn kind(p: &Profile) -> &'static str {
-    let has = |k: &str| p.get(k).is_some();
-    if has("role_arn") {
+    let has = |k: &str| p.get(k).is_some_and(|v| !v.is_empty());
+    if has("web_identity_token_file") {
+        "web identity"
+    } else if has("role_arn") {
         "role"
     } else if has("sso_session") || has("sso_start_url") || has("sso_account_id") {
         "sso"
+    } else if has("login_session") {
+        "login"
     } else if has("credential_process") {
         "process"
-    } else if has("web_identity_token_file") {
-        "web identity"
-    } else if has("aws_access_key_id") {
+    } else if has("aws_access_key_id") || has("aws_secret_access_key") {
         "static"
     } else {
         "settings"

@@ -57,7 +57,7 @@ PowerShell: Invoke-Expression (& stsenv init powershell | Out-String)   (in $PRO
     )]
     Init {
         #[arg(value_enum)]
-        shell: Shell,
+        shell: InitShell,
     },
     /// List the profiles in ~/.aws/config and ~/.aws/credentials
     Profiles {
@@ -225,6 +225,27 @@ pub struct AssumeOptions {
     /// Ignore cached credentials and cache the new ones
     #[arg(long)]
     pub refresh: bool,
+}
+
+/// The shells `stsenv init` has hooks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitShell {
+    Bash,
+    Zsh,
+    Fish,
+    #[value(alias = "pwsh")]
+    Powershell,
+}
+
+impl From<InitShell> for Shell {
+    fn from(s: InitShell) -> Shell {
+        match s {
+            InitShell::Bash => Shell::Bash,
+            InitShell::Zsh => Shell::Zsh,
+            InitShell::Fish => Shell::Fish,
+            InitShell::Powershell => Shell::Powershell,
+        }
+    }
 }
 
 /// The variable through which the shells' completion scripts call stsenv back.

@@ -22,7 +22,7 @@ pub enum Error {
     #[error("cannot read the AWS config: {0}")]
     Config(String),
 
-    #[error("profile '{name}' not found in {files}{suggestion}; `aws configure list-profiles` lists the profiles there")]
+    #[error("profile '{name} not found in {files}{suggestion}; `stsenv profiles` lists the profiles there")]
     UnknownProfile {
         name: String,
         files: String,
@@ -34,6 +34,13 @@ pub enum Error {
 
     #[error("profile '{0}' has role_arn but neither source_profile nor credential_source: add one of them")]
     NoSourceForRole(String),
+
+    #[error("profile '{profile}': {key} {why}")]
+    ProfileValue {
+        profile: String,
+        key: &'static str,
+        why: String,
+    },
 
     #[error("profile '{0}' has both source_profile and credential_source: keep only one")]
     TwoSourcesForRole(String),
@@ -59,7 +66,7 @@ pub enum Error {
         detail: String,
     },
 
-    #[error("no AWS credentials found (environment, ~/.aws/credentials, SSO, credential_process, instance metadata): pass --profile NAME, set AWS_PROFILE, or run `aws configure`")]
+    #[error("no AWS credentials found (no keys in the environment, no AWS_PROFILE, no default profile, no instance role); run `aws configure`, or pass --profile")]
     NoCredentials,
 
     #[error("{0}")]

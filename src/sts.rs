@@ -186,6 +186,28 @@ impl Sts {
         Ok((creds, arn))
     }
 
+    /// AssumeRoleWithWebIdentity: unsigned, the token is the proof. Returns the credentials.
+    pub async fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        token: &str,
+        source_label: &str,
+    ) -> Result<Credentials, Error> {
+        let client = aws_sdk_sts::Client::from_conf(self.config.clone().build());
+        let resp = client
+            .assume_role_with_web_identity()
+            .role_arn(role_arn)
+            .role_session_name(session_name)
+            .web_identity_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                self.explain(e, "AssumeRoleWithWebIdentity", role_arn, None, source_label)
+            })?;
+        self.credentials(resp.credentials(), "AssumeRoleWithWebIdentity", role_arn)
+    }
+
     fn credentials(
         &self,
         c: Option<&aws_sdk_sts::types::Credentials>,
@@ -237,6 +259,9 @@ impl Sts {
                     "AccessDenied" => format!(
                         "access denied assuming {role}: check the role's trust policy and your sts:AssumeRole permission ({detail})"
                     ),
+                    "ExpiredTokenException" | "InvalidIdentityToken" | "IDPRejectedClaim" | "IDPCommunicationError" if action == "AssumeRoleWithWebIdentity" => format!(
+                        "STS refused the web identity token {source_label} for {role} ({code}): {detail}; check the token file and the role's trust policy"
+                    ),
                     "ExpiredToken" | "InvalidClientTokenId" | "SignatureDoesNotMatch" | "UnrecognizedClientException" => format!(
                         "the source credentials {source_label} are invalid or expired ({code}): refresh them (new keys, `aws sso login`) and try again"
                     ),
@@ -260,10 +285,20 @@ impl Sts {
                         "STS at {endpoint} sent a {action} response stsenv could not read (HTTP {}); check that the endpoint is a real STS",
                         service.raw().status().as_u16()
                     ),
-                    "" => format!(
-                        "STS at {endpoint} answered {action} for {role} with HTTP {} and no STS error: try again if it is a server error, and check the endpoint URL",
-                        service.raw().status().as_u16()
-                    ),
+                    "" => {
+                        let status = service.raw().status().as_u16();
+                        match body_error(service.raw().body().bytes().unwrap_or_default()) {
+                            Some(said) if status >= 500 => format!(
+                                "STS at {endpoint} failed {action} for {role} with HTTP {status} ({said}), even after retries: a server error; try again later, and check the endpoint URL"
+                            ),
+                            Some(said) => format!(
+                                "STS at {endpoint} refused {action} for {role} with HTTP {status}: {said}"
+                            ),
+                            None => format!(
+                                "STS at {endpoint} answered {action} for {role} with HTTP {status} and no STS error: try again if it is a server error, and check the endpoint URL"
+                            ),
+                        }
+                    }
                     _ => format!("STS refused {action} for {role}: {code}: {detail}"),
                 }
             }
@@ -286,6 +321,29 @@ impl Sts {
             _ => format!("{action} for {role} failed: {}", root_cause(&err)),
         };
         Error::Sts(msg)
+    }
+}
+
+/// What an error body says when it is not the usual STS error document (another XML shape,
+/// `<Response><Errors><Error><Code>…`, or plain text): its code and message, or its first
+/// line. Only for error statuses, whose bodies hold no credentials.
+fn body_error(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let element = |name: &str| -> Option<String> {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = start + text[start..].find(&format!("</{name}>"))?;
+        Some(one_line(&text[start..end]))
+    };
+    match (element("Code"), element("Message")) {
+        (Some(code), Some(msg)) => Some(format!("{code}: {msg}")),
+        (Some(code), None) => Some(code),
+        (None, Some(msg)) => Some(msg),
+        (None, None) if !text.trim_start().starts_with('<') => {
+            let line = one_line(&text);
+            (!line.is_empty()).then(|| line.chars().take(200).collect())
+        }
+        (None, None) => None,
     }
 }
 

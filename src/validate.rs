@@ -129,6 +129,20 @@ pub fn duration(s: &str) -> Result<u32, Error> {
     Ok(secs as u32)
 }
 
+/// A duration for a role (up to 12 h) or an MFA session (up to 36 h): which one is known
+/// only once the target is resolved.
+pub fn session_duration(s: &str) -> Result<u32, Error> {
+    let secs = parse_duration("duration", s)?;
+    if !(MIN_DURATION as u64..=129_600).contains(&secs) {
+        return Err(Error::bad(
+            "duration",
+            s,
+            format!("{secs} s is outside what STS allows, 900 s (15m) to 43200 s (12h) for a role, 129600 s (36h) for an MFA session"),
+        ));
+    }
+    Ok(secs as u32)
+}
+
 /// GetSessionToken's range for IAM users: 15 minutes to 36 hours.
 pub fn mfa_session_duration(s: &str) -> Result<u32, Error> {
     let secs = parse_duration("MFA session duration", s)?;

@@ -112,9 +112,9 @@ impl Cache {
         creds: &Credentials,
         assumed_role_arn: Option<&str>,
         target: &str,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<bool> {
         if !self.writes() {
-            return Ok(());
+            return Ok(false);
         }
         let mut doc = json!({ "Credentials": credentials_json(creds) });
         if let Some(arn) = assumed_role_arn {
@@ -123,7 +123,7 @@ impl Cache {
         // The CLI reads only "Credentials"; this says what the entry is for `cache list`.
         doc["stsenv"] = json!({ "Target": target });
         ensure_private_dir(&self.role_dir).map_err(std::io::Error::other)?;
-        write_atomic(&self.role_dir, &format!("{key}.json"), &doc.to_string())
+        write_atomic(&self.role_dir, &format!("{key}.json"), &doc.to_string()).map(|()| true)
     }
 
     fn mfa_file(source: &str, serial: &str, access_key_id: &str) -> String {
@@ -159,9 +159,9 @@ impl Cache {
         serial: &str,
         access_key_id: &str,
         creds: &Credentials,
-    ) -> std::io::Result<()> {
+    ) -> std::io::Result<bool> {
         if !self.writes() {
-            return Ok(());
+            return Ok(false);
         }
         let doc = json!({
             "SourceProfile": source,
@@ -174,6 +174,7 @@ impl Cache {
             &Self::mfa_file(source, serial, access_key_id),
             &doc.to_string(),
         )
+        .map(|()| true)
     }
 
     /// An exclusive lock on `name`, so that concurrent runs for the same role make one request

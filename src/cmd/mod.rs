@@ -73,7 +73,10 @@ pub fn run(command: Command) -> Result<Output, Failure> {
             refresh::run(shell).map_err(Failure::eval(shell))
         }
         Command::Whoami(args) => whoami::run(&args).map_err(Failure::plain),
-        Command::Init { shell } => init::run(evaluated(shell)).map_err(Failure::eval(shell)),
+        Command::Init { shell } => {
+            let shell = evaluated(shell.into());
+            init::run(shell).map_err(Failure::eval(shell))
+        }
         Command::Profiles { json, names } => profiles::run(json, names).map_err(Failure::plain),
         Command::Completions { shell } => Ok(completions::run(shell)),
         Command::Cache { action } => cache::run(action).map_err(Failure::plain),
@@ -95,7 +98,16 @@ pub fn request(a: &AssumeOptions) -> Result<Request, Error> {
             Ok(v.clone())
         };
     req.session_name = check(&a.session_name, validate::session_name)?;
-    req.duration = a.duration.as_deref().map(validate::duration).transpose()?;
+    // A role session lasts up to 12 h; an MFA session of a profile without a role, 36 h: the
+    // planner, which knows which it is, checks the first.
+    req.duration = match req.target {
+        Target::RoleArn(_) => a.duration.as_deref().map(validate::duration).transpose()?,
+        Target::Profile(_) => a
+            .duration
+            .as_deref()
+            .map(validate::session_duration)
+            .transpose()?,
+    };
     req.external_id = check(&a.external_id, validate::external_id)?;
     req.mfa_serial = check(&a.mfa_serial, validate::mfa_serial)?;
     req.token_code = check(&a.token_code, validate::token_code)?;

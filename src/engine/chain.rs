@@ -14,10 +14,18 @@ use crate::validate;
 pub enum Source {
     /// The standard chain, as the AWS CLI resolves it without --profile.
     DefaultChain,
-    /// A profile without role_arn: static keys, SSO, credential_process, web identity.
+    /// A profile without role_arn: static keys, SSO, credential_process, login.
     Profile(String),
-    /// A role profile whose source_profile is itself: its own static keys.
+    /// A profile's own static keys: a role profile whose source_profile is itself, or a
+    /// source profile with keys (which stop the walk there, whatever else it holds).
     StaticKeys(String),
+    /// A profile with `role_arn` and `web_identity_token_file`: AssumeRoleWithWebIdentity.
+    WebIdentity {
+        profile: String,
+        role_arn: String,
+        token_file: String,
+        session_name: String,
+    },
     /// A role profile's `credential_source`.
     Provider {
         profile: String,
@@ -35,10 +43,11 @@ pub enum CredentialSource {
 impl FromStr for CredentialSource {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "Environment" => Ok(Self::Environment),
-            "Ec2InstanceMetadata" => Ok(Self::Ec2InstanceMetadata),
-            "EcsContainer" => Ok(Self::EcsContainer),
+        // Case-insensitive, as aws-config reads it.
+        match s.to_ascii_lowercase().as_str() {
+            "environment" => Ok(Self::Environment),
+            "ec2instancemetadata" => Ok(Self::Ec2InstanceMetadata),
+            "ecscontainer" => Ok(Self::EcsContainer),
             _ => Err(()),
         }
     }
@@ -50,6 +59,9 @@ impl Source {
         match self {
             Source::DefaultChain => "from the default credential chain".into(),
             Source::Profile(p) | Source::StaticKeys(p) => format!("of profile '{p}'"),
+            Source::WebIdentity { profile, .. } => {
+                format!("of profile '{profile}' (web identity)")
+            }
             Source::Provider { profile, kind } => {
                 format!("of profile '{profile}' (credential_source {kind:?})")
             }
@@ -88,6 +100,10 @@ impl Hop {
 }
 
 /// The credential source a chain starts from, and the AssumeRole hops above it, in call order.
+///
+/// The rules are aws-config's and botocore's: a missing profile is named before a loop is; after
+/// the first profile, one with static keys is a source whatever else it holds; a profile with
+/// `role_arn` and `web_identity_token_file` is a source (web identity), never a hop.
 pub fn walk(
     set: &ProfileSet,
     start: &str,
@@ -99,32 +115,55 @@ pub fn walk(
     let mut hops = Vec::new();
     let mut name = start.to_string();
     let source = loop {
+        let Some(profile) = set.get_profile(&name) else {
+            return Err(unknown_profile(set, &name, files, &visited));
+        };
         if visited.contains(&name) {
             visited.push(name);
             return Err(Error::ProfileLoop(visited.join(" -> ")));
         }
-        let Some(profile) = set.get_profile(&name) else {
-            return Err(unknown_profile(set, &name, files));
-        };
         visited.push(name.clone());
-        let Some(role_arn) = profile.get("role_arn") else {
-            break Source::Profile(name);
-        };
-        hops.push(hop(
-            &name,
-            role_arn,
-            |k| profile.get(k),
-            default_session,
-            warnings,
-        )?);
-        match (
-            profile.get("source_profile"),
-            profile.get("credential_source"),
-        ) {
+        let get = |k: &str| profile.get(k).filter(|v| !v.is_empty());
+        if visited.len() > 1
+            && get("aws_access_key_id").is_some()
+            && get("aws_secret_access_key").is_some()
+        {
+            break Source::StaticKeys(name);
+        }
+        match (get("role_arn"), get("web_identity_token_file")) {
+            (Some(role_arn), Some(token_file)) => {
+                in_profile(&name, "role_arn", role_arn, validate::role_arn(role_arn))?;
+                let session_name = match get("role_session_name") {
+                    Some(n) => {
+                        in_profile(&name, "role_session_name", n, validate::session_name(n))?;
+                        n.to_string()
+                    }
+                    None => default_session.to_string(),
+                };
+                break Source::WebIdentity {
+                    role_arn: role_arn.to_string(),
+                    token_file: token_file.to_string(),
+                    session_name,
+                    profile: name,
+                };
+            }
+            (None, Some(_)) => {
+                return Err(Error::ProfileValue {
+                    profile: name,
+                    key: "web_identity_token_file",
+                    why: "is set but role_arn is not: add the role_arn the token is for".into(),
+                })
+            }
+            (None, None) => break Source::Profile(name),
+            (Some(_), None) => {}
+        }
+        let role_arn = get("role_arn").unwrap_or_default();
+        hops.push(hop(&name, role_arn, get, default_session, warnings)?);
+        match (get("source_profile"), get("credential_source")) {
             (Some(_), Some(_)) => return Err(Error::TwoSourcesForRole(name)),
             // The AWS CLI's rule: a role profile that names itself as its source uses its
             // own static keys for the first hop.
-            (Some(src), None) if src == name && profile.get("aws_access_key_id").is_some() => {
+            (Some(src), None) if src == name && get("aws_access_key_id").is_some() => {
                 break Source::StaticKeys(name)
             }
             (Some(src), None) => name = src.to_string(),
@@ -144,6 +183,29 @@ pub fn walk(
     Ok((source, hops))
 }
 
+/// A value of `profile` that failed its check, named with its key.
+fn in_profile(
+    profile: &str,
+    key: &'static str,
+    value: &str,
+    checked: Result<(), Error>,
+) -> Result<(), Error> {
+    checked.map_err(|e| {
+        let why = match e {
+            Error::BadValue { why, .. } => format!("'{value}' is invalid: {why}"),
+            Error::BadRoleArn(_) => format!(
+                "'{value}' is not a role ARN: expected arn:aws:iam::<12-digit account id>:role/<name>"
+            ),
+            other => other.to_string(),
+        };
+        Error::ProfileValue {
+            profile: profile.to_string(),
+            key,
+            why,
+        }
+    })
+}
+
 fn hop<'a>(
     profile: &str,
     role_arn: &str,
@@ -151,22 +213,21 @@ fn hop<'a>(
     default_session: &str,
     warnings: &mut Vec<String>,
 ) -> Result<Hop, Error> {
-    let in_profile = |e: Error| Error::Config(format!("profile '{profile}': {e}"));
-    validate::role_arn(role_arn).map_err(in_profile)?;
+    in_profile(profile, "role_arn", role_arn, validate::role_arn(role_arn))?;
     let session_name = match get("role_session_name") {
         Some(n) => {
-            validate::session_name(n).map_err(in_profile)?;
+            in_profile(profile, "role_session_name", n, validate::session_name(n))?;
             n.to_string()
         }
         None => default_session.to_string(),
     };
-    let duration = get("duration_seconds")
-        .map(validate::duration)
-        .transpose()
-        .map_err(in_profile)?;
+    let duration = match get("duration_seconds") {
+        Some(d) => Some(duration_seconds(profile, d)?),
+        None => None,
+    };
     let external_id = get("external_id").map(String::from);
     if let Some(id) = &external_id {
-        validate::external_id(id).map_err(in_profile)?;
+        in_profile(profile, "external_id", id, validate::external_id(id))?;
     }
     let mfa_serial = match (get("mfa_serial"), get("mfa_arn")) {
         (Some(s), _) => Some(s.to_string()),
@@ -179,7 +240,7 @@ fn hop<'a>(
         (None, None) => None,
     };
     if let Some(serial) = &mfa_serial {
-        validate::mfa_serial(serial).map_err(in_profile)?;
+        in_profile(profile, "mfa_serial", serial, validate::mfa_serial(serial))?;
     }
     Ok(Hop {
         call: RoleCall {
@@ -197,9 +258,30 @@ fn hop<'a>(
     })
 }
 
-pub fn unknown_profile(set: &ProfileSet, name: &str, files: &str) -> Error {
+/// `duration_seconds` as the AWS CLI takes it: a whole number of seconds, 900 to 43200.
+pub fn duration_seconds(profile: &str, value: &str) -> Result<u32, Error> {
+    let bad = |why: String| Error::ProfileValue {
+        profile: profile.to_string(),
+        key: "duration_seconds",
+        why: format!("'{value}' {why}"),
+    };
+    let secs: u64 = value.trim().parse().map_err(|_| {
+        bad("is not a whole number of seconds, the only form the AWS CLI accepts there (write 3600 for 1h)".into())
+    })?;
+    if !(validate::MIN_DURATION as u64..=validate::MAX_DURATION as u64).contains(&secs) {
+        return Err(bad(
+            "is outside what STS allows for a role, 900 to 43200 seconds".into(),
+        ));
+    }
+    Ok(secs as u32)
+}
+
+/// `name` is not a profile; `visited` are the profiles that led to it (the last one names it
+/// as its source_profile), which are never suggested: following that would make a loop.
+pub fn unknown_profile(set: &ProfileSet, name: &str, files: &str, visited: &[String]) -> Error {
     let mut scored: Vec<(usize, &str)> = set
         .profiles()
+        .filter(|p| !visited.iter().any(|v| v == p))
         .map(|p| (distance(name, p), p))
         .filter(|(d, p)| *d <= (name.len().max(p.len()) / 3).max(2) || p.starts_with(name))
         .collect();
@@ -215,7 +297,10 @@ pub fn unknown_profile(set: &ProfileSet, name: &str, files: &str) -> Error {
         format!(" (did you mean {}?)", names.join(" or "))
     };
     Error::UnknownProfile {
-        name: name.to_string(),
+        name: match visited.last() {
+            Some(from) => format!("{name}' (the source_profile of '{from}')"),
+            None => format!("{name}'"),
+        },
         files: files.to_string(),
         suggestion,
     }

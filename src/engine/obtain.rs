@@ -63,7 +63,7 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
     let source_in_env = match &plan.source {
         Source::DefaultChain => env("AWS_ACCESS_KEY_ID").is_some_and(|k| !k.is_empty()),
         Source::Provider { kind, .. } => *kind == CredentialSource::Environment,
-        Source::Profile(_) | Source::StaticKeys(_) => false,
+        Source::Profile(_) | Source::StaticKeys(_) | Source::WebIdentity { .. } => false,
     };
     let session = |credentials: Credentials| Session {
         credentials,
@@ -105,9 +105,10 @@ pub fn source_profiles(req: &Request) -> Result<Vec<String>, Error> {
     let plan = plan::plan(req, &profiles, &config_files(), &env)?;
     let mut names: Vec<String> = plan.hops.iter().filter_map(|h| h.profile.clone()).collect();
     match &plan.source {
-        Source::Profile(p) | Source::StaticKeys(p) | Source::Provider { profile: p, .. } => {
-            names.push(p.clone())
-        }
+        Source::Profile(p)
+        | Source::StaticKeys(p)
+        | Source::Provider { profile: p, .. }
+        | Source::WebIdentity { profile: p, .. } => names.push(p.clone()),
         // Without keys in the environment, the default chain reads AWS_PROFILE's profile or
         // the default one.
         Source::DefaultChain if env("AWS_ACCESS_KEY_ID").is_none() => {
@@ -134,6 +135,21 @@ async fn fetch(
     keys: &[String],
 ) -> Result<Credentials, Error> {
     let region = plan.region.as_deref().unwrap_or(DEFAULT_REGION);
+    let needs_sts = !plan.hops.is_empty()
+        || plan.source_mfa.is_some()
+        || matches!(plan.source, Source::WebIdentity { .. });
+    let sts = match needs_sts {
+        true => Some(
+            Sts::new(
+                net,
+                region,
+                req.endpoint_url.as_deref(),
+                plan.config_profile.as_deref(),
+            )
+            .await,
+        ),
+        false => None,
+    };
     // Start above the highest hop that is still cached: its credentials stand in for
     // everything below it.
     let below_last = plan.hops.len().saturating_sub(1);
@@ -147,32 +163,63 @@ async fn fetch(
             format!("of role {}", plan.hops[start - 1].call.role_arn),
         ),
         None => {
-            let region = Region::new(region.to_string());
-            let creds = source::credentials(&plan.source, profiles, net, &region).await?;
+            let creds = match (&plan.source, &sts) {
+                (source @ Source::WebIdentity { .. }, Some(sts)) => {
+                    web_identity(sts, source).await?
+                }
+                (source, _) => {
+                    let region = Region::new(region.to_string());
+                    source::credentials(source, profiles, net, &region).await?
+                }
+            };
             (0, creds, plan.source.label())
         }
     };
-    if plan.hops.is_empty() {
+    let Some(sts) = sts else {
         return Ok(creds);
+    };
+    if let Some(mfa) = &plan.source_mfa {
+        let ask = Ask {
+            serial: &mfa.serial,
+            label: &mfa.profile,
+            process: mfa.process.as_deref(),
+            code: mfa.token_code.as_deref(),
+            duration: mfa.duration.unwrap_or(req.mfa_session_duration),
+        };
+        return mfa_session(&sts, cache, &plan.source, &creds, &ask, req).await;
     }
-    let sts = Sts::new(
-        net,
-        region,
-        req.endpoint_url.as_deref(),
-        plan.config_profile.as_deref(),
-    )
-    .await;
     for (i, (planned, key)) in plan.hops.iter().zip(keys).enumerate().skip(start) {
         let mut hop = planned.clone();
         if let Some(serial) = hop.call.mfa_serial.clone() {
-            if i == 0 && creds.session_token.is_none() {
+            let long_term = i == 0 && creds.session_token.is_none();
+            // A role assumed with an MFA session's credentials lasts an hour at most: for
+            // longer, the code goes on the AssumeRole itself, signed with the keys.
+            let longer = hop.call.duration.is_some_and(|d| d > 3600);
+            if long_term && !longer {
                 // Long-term keys: one MFA session serves every role behind them.
-                creds = mfa_session(&sts, cache, &plan.source, &creds, &serial, &hop, req).await?;
+                let ask = Ask {
+                    serial: &serial,
+                    label: hop.profile.as_deref().unwrap_or(&hop.call.role_arn),
+                    process: hop.mfa_process.as_deref(),
+                    code: hop.call.token_code.as_deref(),
+                    duration: req.mfa_session_duration,
+                };
+                creds = mfa_session(&sts, cache, &plan.source, &creds, &ask, req).await?;
                 label = format!("{} (MFA session)", plan.source.label());
                 hop.call.mfa_serial = None;
                 hop.call.token_code = None;
-            } else if hop.call.token_code.is_none() {
-                hop.call.token_code = Some(mfa::code(&need(&hop, &serial, req))?);
+            } else {
+                if long_term {
+                    verbose::say(|| {
+                        format!(
+                            "{} s is more than a role assumed with an MFA session can last (1 h): the MFA code goes on AssumeRole itself, without an MFA session",
+                            hop.call.duration.unwrap_or_default()
+                        )
+                    });
+                }
+                if hop.call.token_code.is_none() {
+                    hop.call.token_code = Some(mfa::code(&need(&hop, &serial, req))?);
+                }
             }
         }
         verbose::say(|| {
@@ -199,7 +246,8 @@ async fn fetch(
         }
         if let (Some(c), false) = (cache, expired) {
             match c.store_role(key, &next, assumed_arn.as_deref(), &req.target_text) {
-                Ok(()) => verbose::say(|| format!("cached in {}", c.role_path(key).display())),
+                Ok(true) => verbose::say(|| format!("cached in {}", c.role_path(key).display())),
+                Ok(false) => {}
                 Err(e) => warn_cache(&format!(
                     "could not cache credentials in {}: {e}",
                     c.role_dir.display()
@@ -210,6 +258,48 @@ async fn fetch(
         label = format!("of role {}", hop.call.role_arn);
     }
     Ok(creds)
+}
+
+/// AssumeRoleWithWebIdentity for a profile with `role_arn` and `web_identity_token_file`;
+/// the profile's settings win over AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE.
+async fn web_identity(sts: &Sts, source: &Source) -> Result<Credentials, Error> {
+    let Source::WebIdentity {
+        profile,
+        role_arn,
+        token_file,
+        session_name,
+    } = source
+    else {
+        unreachable!("called for a web identity source only");
+    };
+    let path = crate::aws_files::expand_home(token_file);
+    let unreadable = |why: String| Error::ProfileValue {
+        profile: profile.clone(),
+        key: "web_identity_token_file",
+        why: format!("{} cannot be read ({why})", path.display()),
+    };
+    let token = crate::fsutil::read_text(&path, 64 << 10)
+        .map_err(unreadable)?
+        .ok_or_else(|| unreadable("no such file".into()))?;
+    verbose::say(|| {
+        format!(
+            "AssumeRoleWithWebIdentity {role_arn} as {session_name} (token from {}) at {}",
+            path.display(),
+            sts.endpoint()
+        )
+    });
+    sts.assume_role_with_web_identity(role_arn, session_name, &token, &source.label())
+        .await
+}
+
+/// What to ask for an MFA session: the device, who asks (for the prompt), where a code
+/// comes from, and how long the session lasts.
+struct Ask<'a> {
+    serial: &'a str,
+    label: &'a str,
+    process: Option<&'a str>,
+    code: Option<&'a str>,
+    duration: u32,
 }
 
 fn need<'a>(hop: &'a Hop, serial: &'a str, req: &Request) -> mfa::Need<'a> {
@@ -227,14 +317,15 @@ async fn mfa_session(
     cache: Option<&Cache>,
     source: &Source,
     base: &Credentials,
-    serial: &str,
-    hop: &Hop,
+    ask: &Ask<'_>,
     req: &Request,
 ) -> Result<Credentials, Error> {
+    let serial = ask.serial;
     let source_name = match source {
-        Source::Profile(p) | Source::StaticKeys(p) | Source::Provider { profile: p, .. } => {
-            p.clone()
-        }
+        Source::Profile(p)
+        | Source::StaticKeys(p)
+        | Source::Provider { profile: p, .. }
+        | Source::WebIdentity { profile: p, .. } => p.clone(),
         Source::DefaultChain => "(default chain)".to_string(),
     };
     let key = &base.access_key_id;
@@ -250,31 +341,33 @@ async fn mfa_session(
         verbose::say(|| format!("MFA session for {serial} from the cache"));
         return Ok(creds);
     }
-    let code = match &hop.call.token_code {
-        Some(c) => c.clone(),
-        None => mfa::code(&need(hop, serial, req))?,
+    let code = match ask.code {
+        Some(c) => c.to_string(),
+        None => mfa::code(&mfa::Need {
+            serial,
+            label: ask.label,
+            process: ask.process,
+            timeout: req.timeout,
+        })?,
     };
     verbose::say(|| {
         format!(
-            "GetSessionToken with MFA device {serial} at {}",
+            "GetSessionToken with MFA device {serial} for {} s at {}",
+            ask.duration,
             sts.endpoint()
         )
     });
     let creds = sts
-        .get_session_token(
-            base,
-            serial,
-            &code,
-            req.mfa_session_duration,
-            &source.label(),
-        )
+        .get_session_token(base, serial, &code, ask.duration, &source.label())
         .await?;
     if let Some(c) = cache {
-        if let Err(e) = c.store_mfa_session(&source_name, serial, key, &creds) {
-            warn_cache(&format!(
+        match c.store_mfa_session(&source_name, serial, key, &creds) {
+            Ok(true) => verbose::say(|| format!("MFA session cached in {}", c.own_dir.display())),
+            Ok(false) => {}
+            Err(e) => warn_cache(&format!(
                 "could not cache the MFA session in {}: {e}",
                 c.own_dir.display()
-            ));
+            )),
         }
     }
     Ok(creds)

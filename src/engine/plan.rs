@@ -13,6 +13,9 @@ use crate::validate;
 pub struct Plan {
     pub source: Source,
     pub hops: Vec<Hop>,
+    /// For a profile of long-term keys with `mfa_serial` and no role: the MFA session
+    /// (GetSessionToken) that is exported in their place.
+    pub source_mfa: Option<SourceMfa>,
     /// A region that was given or configured; None means STS's default, us-east-1.
     pub region: Option<String>,
     /// The profile whose settings (endpoint_url) apply to the STS client.
@@ -23,6 +26,17 @@ pub struct Plan {
 
 pub const DEFAULT_REGION: &str = "us-east-1";
 
+/// An MFA session asked for on a profile without a role.
+#[derive(Debug, Clone)]
+pub struct SourceMfa {
+    pub profile: String,
+    pub serial: String,
+    pub process: Option<String>,
+    pub token_code: Option<String>,
+    /// `--duration`, else the profile's `duration_seconds`; None: the MFA session default.
+    pub duration: Option<u32>,
+}
+
 /// `env` reads the process environment (a parameter so tests can pass their own).
 pub fn plan(
     req: &Request,
@@ -32,10 +46,12 @@ pub fn plan(
 ) -> Result<Plan, Error> {
     req.check()?;
     let mut warnings = Vec::new();
+    let mut source_mfa = None;
     let default_session = validate::default_session_name(
         env("USER")
             .or_else(|| env("LOGNAME"))
             .or_else(|| env("USERNAME"))
+            .or_else(login_name)
             .as_deref(),
     );
     let (source, hops, config_profile): (Source, Vec<Hop>, Option<String>) = match &req.target {
@@ -43,9 +59,15 @@ pub fn plan(
             let (source, mut hops) =
                 chain::walk(profiles, name, &default_session, files, &mut warnings)?;
             match hops.last_mut() {
-                Some(last) => apply_to(req, last),
+                Some(last) => apply_to(req, last)?,
                 None => {
-                    if let Some(flag) = req.role_only_flags().first() {
+                    source_mfa = user_mfa(req, profiles, &source)?;
+                    let allowed: &[&str] = match source_mfa {
+                        Some(_) => &["--mfa-serial", "--duration"],
+                        None => &[],
+                    };
+                    let flags = req.role_only_flags();
+                    if let Some(flag) = flags.iter().find(|f| !allowed.contains(f)) {
                         return Err(Error::OptionNeedsRole {
                             profile: name.clone(),
                             flag,
@@ -87,13 +109,13 @@ pub fn plan(
                 mfa_process,
                 ..Hop::default()
             };
-            apply_to(req, &mut last);
+            apply_to(req, &mut last)?;
             hops.push(last);
             let config_profile = source_profile.or_else(|| env("AWS_PROFILE"));
             (source, hops, config_profile)
         }
     };
-    let hops = assign_token_code(hops, req.token_code.as_deref())?;
+    let hops = assign_token_code(hops, source_mfa.as_mut(), req.token_code.as_deref())?;
     let region = region(
         req.region.as_deref(),
         profiles,
@@ -106,6 +128,7 @@ pub fn plan(
     Ok(Plan {
         source,
         hops,
+        source_mfa,
         region,
         config_profile,
         warnings,
@@ -130,10 +153,98 @@ pub fn region(
         })
 }
 
-/// One `--token-code` serves one MFA check: it goes to the first hop that needs one. Hops
-/// without a code get one later, from mfa_process or the prompt.
-fn assign_token_code(mut hops: Vec<Hop>, code: Option<&str>) -> Result<Vec<Hop>, Error> {
+/// The MFA session that a profile of long-term keys asks for with `mfa_serial` (or
+/// `--mfa-serial`) and no role: what aws-vault does, and the AWS CLI can't.
+fn user_mfa(
+    req: &Request,
+    profiles: &ProfileSet,
+    source: &Source,
+) -> Result<Option<SourceMfa>, Error> {
+    let Source::Profile(name) = source else {
+        return Ok(None);
+    };
+    let Some(p) = profiles.get_profile(name) else {
+        return Ok(None);
+    };
+    let long_term = p.get("aws_access_key_id").is_some() && p.get("aws_session_token").is_none();
+    let serial = req
+        .mfa_serial
+        .clone()
+        .or_else(|| p.get("mfa_serial").map(String::from));
+    let (Some(serial), true) = (serial, long_term) else {
+        return Ok(None);
+    };
+    validate::mfa_serial(&serial)?;
+    let duration = match (req.duration, p.get("duration_seconds")) {
+        (Some(d), _) => Some(d),
+        (None, Some(d)) => Some(
+            validate::mfa_session_duration(d.trim())
+                .ok()
+                .filter(|_| d.trim().bytes().all(|b| b.is_ascii_digit()))
+                .ok_or_else(|| Error::ProfileValue {
+                    profile: name.clone(),
+                    key: "duration_seconds",
+                    why: format!(
+                        "'{d}' is not a whole number of seconds from 900 to 129600 (36 h), the MFA sessions STS grants"
+                    ),
+                })?,
+        ),
+        (None, None) => None,
+    };
+    Ok(Some(SourceMfa {
+        profile: name.clone(),
+        serial,
+        process: p.get("mfa_process").map(String::from),
+        token_code: None,
+        duration,
+    }))
+}
+
+/// The account name of this process's user, for the default session name when USER and
+/// LOGNAME are not set.
+fn login_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        let mut buf = vec![0 as libc::c_char; 4096];
+        // SAFETY: a zeroed passwd is a valid out-parameter; getpwuid_r writes into buf, of
+        // the length given, and sets result to null when there is no entry.
+        unsafe {
+            let mut pwd: libc::passwd = std::mem::zeroed();
+            let mut result: *mut libc::passwd = std::ptr::null_mut();
+            let rc = libc::getpwuid_r(
+                libc::geteuid(),
+                &mut pwd,
+                buf.as_mut_ptr(),
+                buf.len(),
+                &mut result,
+            );
+            if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+                return None;
+            }
+            std::ffi::CStr::from_ptr(pwd.pw_name)
+                .to_str()
+                .ok()
+                .filter(|n| !n.is_empty())
+                .map(String::from)
+        }
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// One `--token-code` serves one MFA check: it goes to the first hop that needs one (or the
+/// MFA session of a profile without a role). Hops without a code get one later, from
+/// mfa_process or the prompt.
+fn assign_token_code(
+    mut hops: Vec<Hop>,
+    source_mfa: Option<&mut SourceMfa>,
+    code: Option<&str>,
+) -> Result<Vec<Hop>, Error> {
     let Some(code) = code else { return Ok(hops) };
+    if let Some(mfa) = source_mfa {
+        mfa.token_code = Some(code.to_string());
+        return Ok(hops);
+    }
     match hops.iter_mut().find(|h| h.call.mfa_serial.is_some()) {
         Some(hop) => {
             hop.call.token_code = Some(code.to_string());
@@ -146,7 +257,14 @@ fn assign_token_code(mut hops: Vec<Hop>, code: Option<&str>) -> Result<Vec<Hop>,
 }
 
 /// The command-line options win over the profile's for the last hop, the one the user named.
-fn apply_to(req: &Request, hop: &mut Hop) {
+fn apply_to(req: &Request, hop: &mut Hop) -> Result<(), Error> {
+    if let Some(d) = req.duration.filter(|d| *d > validate::MAX_DURATION) {
+        return Err(Error::bad(
+            "duration",
+            &format!("{d}s"),
+            format!("{d} s is outside what STS allows for a role, 900 s (15m) to 43200 s (12h)"),
+        ));
+    }
     let call = &mut hop.call;
     if let Some(n) = &req.session_name {
         call.session_name = n.clone();
@@ -159,4 +277,5 @@ fn apply_to(req: &Request, hop: &mut Hop) {
     call.policy_arns = req.policy_arns.clone();
     call.tags = req.tags.clone();
     call.source_identity = req.source_identity.clone();
+    Ok(())
 }

@@ -72,12 +72,7 @@ async fn from_aws_config(
             }
         }
         Source::Profile(name) => {
-            if !has_credentials(profiles, name) {
-                return Err(Error::SourceCredentials {
-                    source_label: source.label(),
-                    detail: "it has no aws_access_key_id, sso_session, credential_process or web_identity_token_file; add credentials with `aws configure --profile NAME`".replace("NAME", name),
-                });
-            }
+            check_profile(profiles, name)?;
             ProfileFileCredentialsProvider::builder()
                 .configure(config)
                 .profile_name(name)
@@ -85,9 +80,23 @@ async fn from_aws_config(
                 .provide_credentials()
                 .await
         }
-        Source::StaticKeys(name) => return static_keys(source, profiles, name),
-        Source::Provider { kind, .. } => match kind {
+        Source::StaticKeys(name) => return static_keys(profiles, name),
+        // The engine asks STS for these itself, at the endpoint the user chose.
+        Source::WebIdentity { .. } => {
+            return Err(Error::Usage(
+                "a web identity profile is not resolved here".into(),
+            ))
+        }
+        Source::Provider { kind, profile } => match kind {
             CredentialSource::Environment => {
+                let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+                if !set("AWS_ACCESS_KEY_ID") || !set("AWS_SECRET_ACCESS_KEY") {
+                    return Err(Error::ProfileValue {
+                        profile: profile.clone(),
+                        key: "credential_source",
+                        why: "is Environment, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set: export them, or use source_profile".into(),
+                    });
+                }
                 EnvironmentVariableCredentialsProvider::new()
                     .provide_credentials()
                     .await
@@ -111,6 +120,10 @@ async fn from_aws_config(
     match got {
         Ok(c) => Ok(Credentials::from_sdk(&c)),
         Err(CredentialsError::CredentialsNotLoaded(_)) if *source == Source::DefaultChain => {
+            Err(Error::NoCredentials)
+        }
+        // An instance-metadata failure is the last link of a chain that found nothing else.
+        Err(_) if *source == Source::DefaultChain && nothing_configured(profiles) => {
             Err(Error::NoCredentials)
         }
         Err(e) => Err(Error::SourceCredentials {
@@ -177,15 +190,59 @@ fn credential_process(profile: &str, command: &str, net: &Net) -> Result<Credent
     })
 }
 
-/// Whether aws-config has anything to work with in this profile; its own error for an empty
-/// profile ("the credential provider was not enabled") tells the user nothing.
-fn has_credentials(profiles: &ProfileSet, name: &str) -> bool {
-    profiles
-        .get_profile(name)
-        .is_some_and(|p| aws_files::kind(p) != "settings")
+/// Whether the default chain has anything to go on besides instance metadata: keys or a
+/// profile in the environment, a default profile with credentials, web identity or a
+/// container endpoint.
+fn nothing_configured(profiles: &ProfileSet) -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    let vars = [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ];
+    !vars.iter().any(|v| set(v))
+        && profiles
+            .get_profile("default")
+            .is_none_or(|p| aws_files::kind(p) == "settings")
 }
 
-fn static_keys(source: &Source, profiles: &ProfileSet, name: &str) -> Result<Credentials, Error> {
+/// What aws-config would say in SDK words about a profile it can't use, said plainly first.
+fn check_profile(profiles: &ProfileSet, name: &str) -> Result<(), Error> {
+    let Some(p) = profiles.get_profile(name) else {
+        return Ok(());
+    };
+    if aws_files::kind(p) == "settings" {
+        return Err(Error::SourceCredentials {
+            source_label: format!("of profile '{name}'"),
+            detail: format!("it has no credentials (aws_access_key_id, sso_session, credential_process, login_session or web_identity_token_file); add some with `aws configure --profile {name}`"),
+        });
+    }
+    if aws_files::kind(p) == "static" {
+        partial_keys(profiles, name)?;
+    }
+    Ok(())
+}
+
+/// A profile with one of the two keys but not the other.
+fn partial_keys(profiles: &ProfileSet, name: &str) -> Result<(), Error> {
+    let p = profiles.get_profile(name);
+    let has = |k: &str| p.and_then(|p| p.get(k)).is_some_and(|v| !v.is_empty());
+    let missing = |have: &'static str, lack: &'static str| Error::ProfileValue {
+        profile: name.to_string(),
+        key: have,
+        why: format!("is set but {lack} is not: add it (`aws configure --profile {name}`)"),
+    };
+    match (has("aws_access_key_id"), has("aws_secret_access_key")) {
+        (true, false) => Err(missing("aws_access_key_id", "aws_secret_access_key")),
+        (false, true) => Err(missing("aws_secret_access_key", "aws_access_key_id")),
+        _ => Ok(()),
+    }
+}
+
+fn static_keys(profiles: &ProfileSet, name: &str) -> Result<Credentials, Error> {
+    partial_keys(profiles, name)?;
     let profile = profiles.get_profile(name);
     let get = |k: &str| profile.and_then(|p| p.get(k)).map(String::from);
     match (get("aws_access_key_id"), get("aws_secret_access_key")) {
@@ -196,7 +253,7 @@ fn static_keys(source: &Source, profiles: &ProfileSet, name: &str) -> Result<Cre
             expires: None,
         }),
         _ => Err(Error::SourceCredentials {
-            source_label: source.label(),
+            source_label: format!("of profile '{name}'"),
             detail: "aws_access_key_id or aws_secret_access_key is missing".into(),
         }),
     }

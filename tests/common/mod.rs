@@ -3,6 +3,7 @@
 //! that run real shells.
 #![allow(dead_code)]
 
+pub mod fake_http;
 pub mod fake_sts;
 pub mod moto;
 pub mod pwsh;
