@@ -84,6 +84,12 @@ pub enum Error {
         why: &'static str,
     },
 
+    #[error("{0}")]
+    Network(String),
+
+    #[error("{0}")]
+    Proxy(String),
+
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
 

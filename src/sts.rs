@@ -32,6 +32,7 @@ pub struct RoleCall {
 
 pub struct Sts {
     config: aws_sdk_sts::config::Builder,
+    net: Net,
     /// Where requests go, for messages.
     endpoint: String,
     region: String,
@@ -74,6 +75,7 @@ impl Sts {
             .unwrap_or_else(|| default_endpoint(region));
         Sts {
             config: aws_sdk_sts::config::Builder::from(&sdk).http_client(net.client()),
+            net: net.clone(),
             endpoint,
             region: region.to_string(),
             timeout: net.timeout(),
@@ -243,6 +245,18 @@ impl Sts {
     {
         let role = what;
         let endpoint = &self.endpoint;
+        let said_by_network = match &err {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+                self.net.explain(&err, endpoint)
+            }
+            SdkError::ServiceError(service) => self
+                .net
+                .explain_status(service.raw().status().as_u16(), endpoint),
+            _ => None,
+        };
+        if let Some(msg) = said_by_network {
+            return Error::Network(msg);
+        }
         let msg = match &err {
             SdkError::ServiceError(service) => {
                 let e = service.err();

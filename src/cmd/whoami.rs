@@ -23,7 +23,15 @@ pub fn run(args: &WhoamiArgs) -> Result<Output, Error> {
     }
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let profiles = load_profiles()?;
-    let net = Net::new(DEFAULT_TIMEOUT);
+    let active = args
+        .profile
+        .clone()
+        .or_else(|| env("AWS_PROFILE"))
+        .unwrap_or_else(|| "default".into());
+    let ca_bundle = profiles
+        .get_profile(&active)
+        .and_then(|p| p.get("ca_bundle"));
+    let net = Net::new(DEFAULT_TIMEOUT, ca_bundle)?;
     let rt = net::runtime()?;
     let (creds, profile, label) = match &args.profile {
         Some(p) => {

@@ -91,7 +91,10 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
     if let Some(creds) = cached_last() {
         return Ok(session(creds));
     }
-    let net = Net::new(req.timeout);
+    let ca_bundle = profiles
+        .get_profile(plan.config_profile.as_deref().unwrap_or("default"))
+        .and_then(|p| p.get("ca_bundle"));
+    let net = Net::new(req.timeout, ca_bundle)?;
     let creds =
         net::runtime()?.block_on(fetch(&net, req, &plan, &profiles, cache.as_ref(), &keys))?;
     Ok(session(creds))

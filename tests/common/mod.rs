@@ -6,6 +6,7 @@
 pub mod fake_http;
 pub mod fake_sts;
 pub mod moto;
+pub mod netfix;
 pub mod pwsh;
 pub mod shells;
 pub mod tty;

@@ -1,0 +1,394 @@
+//! The network: the one HTTP client that every request uses (STS, aws-config's providers,
+//! SSO, the console), its timeouts, proxies and extra CA certificates, failures said in
+//! words, and the async runtime. Knows nothing of credentials or profiles.
+//!
+//! The client is aws-smithy-http-client's connectors behind a small router of ours, which
+//! picks the connector per request: direct or through the proxy the AWS CLI's rules choose,
+//! TLS (and the trust store) only for an https URL. Every response body is cut off at
+//! `MAX_BODY`.
+
+pub mod proxy;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::provider_config::ProviderConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_sts::config::{Region, SharedAsyncSleep};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+
+use crate::error::Error;
+use crate::verbose;
+use proxy::{Proxies, Proxy};
+
+/// The most stsenv reads of any response: STS, SSO and the federation endpoint answer in a
+/// few kilobytes; an endless body must not grow memory without bound.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// The largest CA bundle read (the whole Mozilla store is about 250 KB).
+const MAX_CA_BUNDLE: u64 = 8 << 20;
+
+/// What every request shares: the proxies, the extra CA certificates.
+#[derive(Debug)]
+struct Setup {
+    proxies: Proxies,
+    /// The bundle's path (for messages) and the TLS context that trusts it.
+    ca_bundle: Option<PathBuf>,
+    tls: TlsContext,
+}
+
+#[derive(Clone)]
+pub struct Net {
+    timeout: Duration,
+    client: SharedHttpClient,
+    setup: Arc<Setup>,
+}
+
+/// Where a CA bundle came from, for messages.
+#[derive(Debug, Clone, Copy)]
+pub enum CaSource {
+    Env,
+    Profile,
+}
+
+impl Net {
+    /// The network as the environment sets it up (proxy variables, AWS_CA_BUNDLE), with the
+    /// `ca_bundle` of the profile in force when AWS_CA_BUNDLE is not set. A proxy URL or a
+    /// bundle that can't be used is an error that names it, before any request.
+    pub fn new(timeout: Duration, profile_ca_bundle: Option<&str>) -> Result<Net, Error> {
+        let vars: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let proxies = Proxies::from_env(&vars)?;
+        let env_bundle = std::env::var("AWS_CA_BUNDLE")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let bundle = match (env_bundle, profile_ca_bundle.filter(|v| !v.is_empty())) {
+            (Some(p), _) => Some((p, CaSource::Env)),
+            (None, Some(p)) => Some((p.to_string(), CaSource::Profile)),
+            (None, None) => None,
+        };
+        let mut trust = TrustStore::default();
+        let ca_bundle = match bundle {
+            Some((path, from)) => {
+                let path = crate::aws_files::expand_home(&path);
+                trust = trust.with_pem_certificate(read_ca_bundle(&path, from)?);
+                Some(path)
+            }
+            None => None,
+        };
+        let tls = TlsContext::builder()
+            .with_trust_store(trust)
+            .build()
+            .map_err(|e| Error::Network(format!("cannot set up TLS: {e}")))?;
+        let setup = Arc::new(Setup {
+            proxies,
+            ca_bundle,
+            tls,
+        });
+        verbose::say(|| {
+            format!(
+                "network: {}; extra CA certificates: {}",
+                setup.proxies.describe(),
+                setup
+                    .ca_bundle
+                    .as_ref()
+                    .map_or("none".to_string(), |p| p.display().to_string())
+            )
+        });
+        Ok(Net {
+            timeout,
+            client: SharedHttpClient::new(Router {
+                setup: setup.clone(),
+                routes: Mutex::default(),
+            }),
+            setup,
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    pub fn timeouts(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .operation_timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(5)))
+            .build()
+    }
+
+    /// The client for every request, http or https.
+    pub fn client(&self) -> SharedHttpClient {
+        self.client.clone()
+    }
+
+    /// What aws-config's providers need to reach SSO, IMDS or ECS: region, client, timeouts.
+    pub fn provider_config(&self, region: &Region) -> ProviderConfig {
+        ProviderConfig::without_region()
+            .with_region(Some(region.clone()))
+            .with_http_client(self.client())
+            .with_timeout_config(self.timeouts())
+            .with_behavior_version(Some(aws_config::BehaviorVersion::latest()))
+    }
+
+    /// A sentence for a failure to reach `url` that the network explains (a certificate
+    /// not trusted, expired or for another name; a proxy that refuses or wants a password),
+    /// or None when it is something else.
+    pub fn explain(&self, err: &(dyn std::error::Error + 'static), url: &str) -> Option<String> {
+        let proxy = self.setup.proxies.for_url(url);
+        let site = site_of(url);
+        for e in chain(err) {
+            if let Some(r) = e.downcast_ref::<rustls::Error>() {
+                return Some(self.tls_failure(r, &site));
+            }
+            let text = e.to_string();
+            if let Some(p) = proxy {
+                if let Some(msg) = proxy_failure(&text, p, &site) {
+                    return Some(msg);
+                }
+                if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                    if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                        return Some(format!(
+                            "could not connect to the proxy {} (connection refused) for {site}; check HTTPS_PROXY / HTTP_PROXY, or list the host in NO_PROXY",
+                            p.shown
+                        ));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// A 407 from a forward (plain-http) proxy comes back as an HTTP response.
+    pub fn explain_status(&self, status: u16, url: &str) -> Option<String> {
+        let p = self.setup.proxies.for_url(url)?;
+        (status == 407).then(|| {
+            format!(
+                "the proxy {} answered 407 Proxy Authentication Required for {}: put the right user and password in the proxy URL (http://user:password@host:port)",
+                p.shown,
+                site_of(url)
+            )
+        })
+    }
+
+    fn tls_failure(&self, err: &rustls::Error, site: &str) -> String {
+        use rustls::CertificateError as Ce;
+        let hint = match &self.setup.ca_bundle {
+            Some(p) => format!(
+                "; the extra CA certificates in {} don't vouch for it either",
+                p.display()
+            ),
+            None => "; if your company inspects TLS, point AWS_CA_BUNDLE at its CA bundle".into(),
+        };
+        match err {
+            rustls::Error::InvalidCertificate(c) => match c {
+                Ce::UnknownIssuer => {
+                    format!("the certificate of {site} is not trusted (unknown issuer){hint}")
+                }
+                Ce::Expired | Ce::ExpiredContext { .. } => format!(
+                    "the certificate of {site} has expired; check this machine's clock, and tell whoever runs the endpoint"
+                ),
+                Ce::NotValidYet | Ce::NotValidYetContext { .. } => format!(
+                    "the certificate of {site} is not valid yet; check this machine's clock"
+                ),
+                Ce::NotValidForName | Ce::NotValidForNameContext { .. } => format!(
+                    "the certificate of {site} is for another host name; check the endpoint URL (a proxy that inspects TLS may be answering for it{})",
+                    if self.setup.ca_bundle.is_some() { "" } else { ": then point AWS_CA_BUNDLE at its CA bundle" }
+                ),
+                Ce::Revoked => format!("the certificate of {site} has been revoked"),
+                other => format!("the certificate of {site} is not accepted ({other:?}){hint}"),
+            },
+            other => format!("the TLS connection to {site} failed ({other}){hint}"),
+        }
+    }
+}
+
+/// `scheme://host[:port]` of a URL: what messages and --verbose may show of it (the path and
+/// query of some requests carry secrets).
+pub fn site_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    format!("{scheme}://{host}")
+}
+
+/// The CONNECT failures hyper-util reports only in words (its error type is private).
+fn proxy_failure(text: &str, p: &Proxy, site: &str) -> Option<String> {
+    let msg = match text {
+        "tunnel error: proxy authorization required" => format!(
+            "the proxy {} answered 407 Proxy Authentication Required for {site}: put the right user and password in the proxy URL (http://user:password@host:port)",
+            p.shown
+        ),
+        "tunnel error: unsuccessful" => format!(
+            "the proxy {} refused to connect to {site} (it answered CONNECT with an error status); check that the proxy allows it",
+            p.shown
+        ),
+        "tunnel error: failed to create underlying connection" => format!(
+            "could not connect to the proxy {} for {site}; check HTTPS_PROXY / HTTP_PROXY, or list the host in NO_PROXY",
+            p.shown
+        ),
+        "tunnel error: unexpected end of file" => format!(
+            "the proxy {} closed the connection to {site}; check that the proxy allows it",
+            p.shown
+        ),
+        _ => return None,
+    };
+    Some(msg)
+}
+
+/// An error and its causes, looking inside io::Error (whose source() skips its payload, where
+/// rustls puts its errors).
+fn chain<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |&e| match e.downcast_ref::<std::io::Error>() {
+        Some(io) => io
+            .get_ref()
+            .map(|i| i as &(dyn std::error::Error + 'static)),
+        None => e.source(),
+    })
+}
+
+/// The bundle's PEM, checked the way the TLS stack will read it (which would panic on a bad
+/// one rather than say so).
+fn read_ca_bundle(path: &Path, from: CaSource) -> Result<Vec<u8>, Error> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let named = match from {
+        CaSource::Env => "AWS_CA_BUNDLE",
+        CaSource::Profile => "the profile's ca_bundle",
+    };
+    let bad = |why: String| {
+        Error::Network(format!(
+            "the CA bundle {} (from {named}) cannot be used: {why}; point it at a PEM file of CA certificates",
+            path.display()
+        ))
+    };
+    let text = crate::fsutil::read_text(path, MAX_CA_BUNDLE)
+        .map_err(bad)?
+        .ok_or_else(|| bad("there is no such file".into()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for (i, cert) in CertificateDer::pem_slice_iter(text.as_bytes()).enumerate() {
+        let der = cert.map_err(|e| bad(format!("it is not valid PEM ({e})")))?;
+        roots
+            .add(der)
+            .map_err(|e| bad(format!("certificate {} in it is not usable ({e})", i + 1)))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("it holds no certificate".into()));
+    }
+    Ok(text.into_bytes())
+}
+
+/// The runtime for the paths that make requests; the others never build one.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
+}
+
+/// Connect and read timeouts: what tells one connector setting from another.
+type Timeouts = (Option<Duration>, Option<Duration>);
+
+/// Hands out one `Route` per connector settings (timeouts), as the SDK asks for them.
+#[derive(Debug)]
+struct Router {
+    setup: Arc<Setup>,
+    routes: Mutex<HashMap<Timeouts, SharedHttpConnector>>,
+}
+
+impl HttpClient for Router {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        let key = (settings.connect_timeout(), settings.read_timeout());
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        routes
+            .entry(key)
+            .or_insert_with(|| {
+                SharedHttpConnector::new(Route {
+                    settings: settings.clone(),
+                    sleep: components.sleep_impl(),
+                    setup: self.setup.clone(),
+                    connectors: Arc::default(),
+                })
+            })
+            .clone()
+    }
+}
+
+/// Whether a connector speaks TLS, and the proxy URL it goes through.
+type ConnectorKey = (bool, Option<String>);
+
+#[derive(Debug, Clone)]
+struct Route {
+    settings: HttpConnectorSettings,
+    sleep: Option<SharedAsyncSleep>,
+    setup: Arc<Setup>,
+    /// Built on first use, one per (TLS or not, proxy).
+    connectors: Arc<Mutex<HashMap<ConnectorKey, SharedHttpConnector>>>,
+}
+
+impl Route {
+    fn connector(&self, tls: bool, proxy: Option<&Proxy>) -> SharedHttpConnector {
+        let mut built = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
+        built
+            .entry((tls, proxy.map(|p| p.url.clone())))
+            .or_insert_with(|| {
+                let config = proxy
+                    .and_then(|p| ProxyConfig::all(p.url.as_str()).ok())
+                    .unwrap_or_else(ProxyConfig::disabled);
+                let mut b = Connector::builder().proxy_config(config);
+                b.set_connector_settings(Some(self.settings.clone()));
+                b.set_sleep_impl(self.sleep.clone());
+                SharedHttpConnector::new(if tls {
+                    // ring, not aws-lc: one TLS stack, and the smaller binary.
+                    b.tls_provider(tls::Provider::Rustls(
+                        tls::rustls_provider::CryptoMode::Ring,
+                    ))
+                    .tls_context(self.setup.tls.clone())
+                    .build()
+                } else {
+                    b.build_http()
+                })
+            })
+            .clone()
+    }
+}
+
+impl HttpConnector for Route {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let url = request.uri().to_string();
+        let proxy = self.setup.proxies.for_url(&url);
+        // A plain-http request needs no TLS (nor the trust store), unless its proxy does.
+        let tls = url.starts_with("https://") || proxy.is_some_and(|p| p.url.starts_with("https:"));
+        verbose::say(|| {
+            let via = proxy.map_or("directly".to_string(), |p| format!("through {}", p.shown));
+            let ca = match (&self.setup.ca_bundle, url.starts_with("https://")) {
+                (Some(p), true) => format!(", trusting {} too", p.display()),
+                _ => String::new(),
+            };
+            format!("{} {} {via}{ca}", request.method(), site_of(&url))
+        });
+        let pending = self.connector(tls, proxy).call(request);
+        HttpConnectorFuture::new(async move {
+            let response = pending.await?;
+            Ok(response
+                .map(|body| SdkBody::from_body_1_x(http_body_util::Limited::new(body, MAX_BODY))))
+        })
+    }
+}
