@@ -142,6 +142,62 @@ impl Net {
             .with_behavior_version(Some(aws_config::BehaviorVersion::latest()))
     }
 
+    /// A GET of `url` outside any SDK (the console's federation endpoint), through the same
+    /// proxies, trust store, timeouts and body cap. Returns the status and the body; a failure
+    /// to reach the server is one sentence that names only the site (the query of some of
+    /// these URLs carries credentials).
+    pub async fn get(&self, url: &str) -> Result<(u16, Vec<u8>), Error> {
+        use http_body_util::BodyExt;
+        let site = site_of(url);
+        let mut request = HttpRequest::new(SdkBody::empty());
+        request
+            .set_uri(url)
+            .map_err(|_| Error::Network(format!("{site} is not a URL stsenv can request")))?;
+        let settings = HttpConnectorSettings::builder()
+            .connect_timeout(self.timeout.min(Duration::from_secs(5)))
+            .read_timeout(self.timeout)
+            .build();
+        let route = Route {
+            settings,
+            sleep: Some(SharedAsyncSleep::new(
+                aws_smithy_async::rt::sleep::TokioSleep::new(),
+            )),
+            setup: self.setup.clone(),
+            connectors: Arc::default(),
+        };
+        let unreachable = |e: &(dyn std::error::Error + 'static)| {
+            self.explain(e, url).unwrap_or_else(|| {
+                format!(
+                    "could not reach {site}: {}; check your network",
+                    crate::error::chain(e)
+                )
+            })
+        };
+        let answer = async {
+            let response = route
+                .call(request)
+                .await
+                .map_err(|e| Error::Network(unreachable(&e)))?;
+            let status = response.status().as_u16();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| Error::Network(unreachable(e.as_ref())))?
+                .to_bytes()
+                .to_vec();
+            Ok((status, body))
+        };
+        tokio::time::timeout(self.timeout, answer)
+            .await
+            .map_err(|_| {
+                Error::Network(format!(
+                    "no answer from {site} within {} s: check your network, or raise --timeout",
+                    self.timeout.as_secs()
+                ))
+            })?
+    }
+
     /// A sentence for a failure to reach `url` that the network explains (a certificate
     /// not trusted, expired or for another name; a proxy that refuses or wants a password),
     /// or None when it is something else.
