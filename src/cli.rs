@@ -48,6 +48,10 @@ pub enum Command {
     },
     /// Show who the current credentials belong to (GetCallerIdentity)
     Whoami(WhoamiArgs),
+    /// Sign in to IAM Identity Center (SSO) in the browser; the token is shared with the AWS CLI
+    Login(LoginArgs),
+    /// Sign out of IAM Identity Center: remove cached SSO tokens (all of them without a name)
+    Logout(LogoutArgs),
     /// Print the shell functions for your rc file: assume, unassume, stsenv_prompt
     #[command(
         after_help = "bash:       eval \"$(stsenv init bash)\"        (in ~/.bashrc)\n\
@@ -139,6 +143,33 @@ pub struct ExecArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// A profile that signs in with IAM Identity Center (or a role profile on top of one)
+    /// [default: AWS_PROFILE, the default profile, or the only SSO session]
+    #[arg(add = ArgValueCandidates::new(profile_candidates))]
+    pub profile: Option<String>,
+
+    /// An [sso-session NAME] of the AWS config
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub sso_session: Option<String>,
+
+    /// Don't open a browser; print the URL and code to approve on any device
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// A profile that signs in with IAM Identity Center [default: every cached SSO token]
+    #[arg(add = ArgValueCandidates::new(profile_candidates))]
+    pub profile: Option<String>,
+
+    /// An [sso-session NAME] of the AWS config
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub sso_session: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct WhoamiArgs {
     /// Ask as this profile (assumed as `stsenv assume` would) instead of the current credentials
     #[arg(short = 'p', long, value_name = "NAME", add = ArgValueCandidates::new(profile_candidates))]
@@ -225,6 +256,10 @@ pub struct AssumeOptions {
     /// Ignore cached credentials and cache the new ones
     #[arg(long)]
     pub refresh: bool,
+
+    /// Never sign in to IAM Identity Center here: a missing or expired SSO token is an error
+    #[arg(long)]
+    pub no_login: bool,
 }
 
 /// The shells `stsenv init` has hooks for.

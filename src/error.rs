@@ -88,6 +88,13 @@ pub enum Error {
     Network(String),
 
     #[error("{0}")]
+    Sso(String),
+
+    /// The SSO token of a profile is missing or expired, and no one can sign in here.
+    #[error("{what}; run: stsenv login {profile}")]
+    SsoLoginNeeded { what: String, profile: String },
+
+    #[error("{0}")]
     Proxy(String),
 
     #[error("cannot start the async runtime: {0}")]
@@ -167,6 +174,11 @@ pub fn sanitize(msg: &str) -> String {
         }
     }
     out
+}
+
+/// `sanitize` for each line of a text meant to be several lines.
+pub fn sanitize_lines(text: &str) -> String {
+    text.lines().map(|l| format!("{}\n", sanitize(l))).collect()
 }
 
 /// Says `msg` on stderr as one line, `stsenv: ` first. A failed write (a closed or full

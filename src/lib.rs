@@ -6,6 +6,7 @@
 //! credential engine (`engine`), and the ground (everything else).
 
 pub mod aws_files;
+pub mod browser;
 pub mod cache;
 pub mod cli;
 pub mod cmd;
@@ -19,7 +20,9 @@ pub mod mfa;
 pub mod net;
 pub mod session;
 pub mod shell;
+pub mod sso;
 pub mod sts;
 pub mod time;
+pub mod tty;
 pub mod validate;
 pub mod verbose;

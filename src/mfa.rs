@@ -41,11 +41,7 @@ fn prompt(need: &Need) -> Result<String, Error> {
         serial: need.serial.to_string(),
         profile: need.label.to_string(),
     };
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(terminal_path())
-        .map_err(|_| no_terminal())?;
+    let tty = crate::tty::open().ok_or_else(no_terminal)?;
     let mut out = tty.try_clone().map_err(|_| no_terminal())?;
     let mut input = BufReader::new(tty);
     for attempt in 1..=TRIES {
@@ -71,12 +67,4 @@ fn prompt(need: &Need) -> Result<String, Error> {
         "no valid MFA code for {} after {TRIES} tries: type the 6 digits your device shows",
         need.serial
     )))
-}
-
-fn terminal_path() -> &'static str {
-    if cfg!(windows) {
-        "CONIN$"
-    } else {
-        "/dev/tty"
-    }
 }

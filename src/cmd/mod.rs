@@ -8,6 +8,8 @@ pub mod clear;
 pub mod completions;
 pub mod exec;
 pub mod init;
+pub mod login;
+pub mod logout;
 pub mod profiles;
 pub mod refresh;
 pub mod whoami;
@@ -73,6 +75,8 @@ pub fn run(command: Command) -> Result<Output, Failure> {
             refresh::run(shell).map_err(Failure::eval(shell))
         }
         Command::Whoami(args) => whoami::run(&args).map_err(Failure::plain),
+        Command::Login(args) => login::run(&args).map_err(Failure::plain),
+        Command::Logout(args) => logout::run(&args).map_err(Failure::plain),
         Command::Init { shell } => {
             let shell = evaluated(shell.into());
             init::run(shell).map_err(Failure::eval(shell))
@@ -127,6 +131,7 @@ pub fn request(a: &AssumeOptions) -> Result<Request, Error> {
     if let Some(d) = &a.mfa_session_duration {
         req.mfa_session_duration = validate::mfa_session_duration(d)?;
     }
+    req.no_login = a.no_login;
     Ok(req)
 }
 
@@ -185,6 +190,9 @@ fn replay(req: &Request, session: &Session) -> Option<String> {
     );
     if req.cache == CacheMode::Off {
         words.push("--no-cache".into());
+    }
+    if req.no_login {
+        words.push("--no-login".into());
     }
     words.push("--".into());
     words.push(req.target_text.clone());

@@ -7,6 +7,8 @@ use serde_json::json;
 use crate::aws_files::{kind, load_profiles};
 use crate::cmd::{table, Output};
 use crate::error::Error;
+use crate::sso::{cache, SsoConfig};
+use crate::time;
 
 struct Row<'a> {
     name: &'a str,
@@ -15,6 +17,29 @@ struct Row<'a> {
     source: Option<&'a str>,
     mfa: Option<&'a str>,
     region: Option<&'a str>,
+    sso: Option<Sso<'a>>,
+}
+
+/// An SSO profile's sign-in and its cached token, read without any request.
+struct Sso<'a> {
+    /// The `[sso-session]`, or None for a legacy profile.
+    session: Option<String>,
+    account: Option<&'a str>,
+    role: Option<&'a str>,
+    /// When the cached token expires; None when there is none.
+    token_expires: Option<i64>,
+}
+
+impl Sso<'_> {
+    fn status(&self) -> String {
+        let name = self.session.as_deref().unwrap_or("legacy");
+        match self.token_expires.map(|e| e - time::now()) {
+            None => format!("{name}: not signed in"),
+            Some(left) if left <= 0 => format!("{name}: expired"),
+            Some(left) if left < 3600 => format!("{name}: {}m left", left / 60),
+            Some(left) => format!("{name}: {}h{:02}m left", left / 3600, left % 3600 / 60),
+        }
+    }
 }
 
 pub fn run(json: bool, names: bool) -> Result<Output, Error> {
@@ -44,6 +69,15 @@ fn rows(set: &ProfileSet) -> Vec<Row<'_>> {
                     .or_else(|| p.get("credential_source")),
                 mfa: p.get("mfa_serial").or_else(|| p.get("mfa_arn")),
                 region: p.get("region"),
+                sso: SsoConfig::from_profile(set, name)
+                    .ok()
+                    .flatten()
+                    .map(|cfg| Sso {
+                        token_expires: cache::read_token(&cfg).map(|t| t.expires_at),
+                        session: cfg.session,
+                        account: p.get("sso_account_id"),
+                        role: p.get("sso_role_name"),
+                    }),
             })
         })
         .collect()
@@ -53,6 +87,8 @@ fn to_json(rows: &[Row]) -> String {
     let list: Vec<_> = rows
         .iter()
         .map(|r| {
+            let sso = r.sso.as_ref();
+            let expires = sso.and_then(|s| s.token_expires);
             json!({
                 "name": r.name,
                 "kind": r.kind,
@@ -60,6 +96,11 @@ fn to_json(rows: &[Row]) -> String {
                 "source_profile": r.source,
                 "mfa_serial": r.mfa,
                 "region": r.region,
+                "sso_session": sso.and_then(|s| s.session.clone()),
+                "sso_account_id": sso.and_then(|s| s.account),
+                "sso_role_name": sso.and_then(|s| s.role),
+                "sso_token_valid": sso.map(|_| expires.is_some_and(|e| e > time::now())),
+                "sso_token_expires": expires.map(time::rfc3339),
             })
         })
         .collect();
@@ -68,9 +109,11 @@ fn to_json(rows: &[Row]) -> String {
 
 fn to_table(rows: &[Row]) -> String {
     let dash = |v: Option<&str>| v.unwrap_or("-").to_string();
-    let mut cells = vec![["PROFILE", "KIND", "ROLE ARN", "SOURCE", "MFA", "REGION"]
-        .map(String::from)
-        .to_vec()];
+    let mut cells = vec![[
+        "PROFILE", "KIND", "ROLE ARN", "SOURCE", "MFA", "REGION", "SSO",
+    ]
+    .map(String::from)
+    .to_vec()];
     for r in rows {
         cells.push(vec![
             r.name.to_string(),
@@ -79,6 +122,7 @@ fn to_table(rows: &[Row]) -> String {
             dash(r.source),
             if r.mfa.is_some() { "yes" } else { "-" }.to_string(),
             dash(r.region),
+            r.sso.as_ref().map_or("-".to_string(), Sso::status),
         ]);
     }
     table(&cells)

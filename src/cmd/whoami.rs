@@ -52,6 +52,7 @@ pub fn run(args: &WhoamiArgs) -> Result<Output, Error> {
                 &profiles,
                 &net,
                 &region,
+                true,
             ))?;
             // The variables of an stsenv session describe these credentials only if they are
             // the ones in the environment.

@@ -6,6 +6,7 @@ pub mod chain;
 pub mod obtain;
 pub mod plan;
 pub mod request;
+pub mod signin;
 pub mod source;
 
 pub use obtain::{obtain, source_profiles};

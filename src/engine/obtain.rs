@@ -172,7 +172,7 @@ async fn fetch(
                 }
                 (source, _) => {
                     let region = Region::new(region.to_string());
-                    source::credentials(source, profiles, net, &region).await?
+                    source::credentials(source, profiles, net, &region, !req.no_login).await?
                 }
             };
             (0, creds, plan.source.label())

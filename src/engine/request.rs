@@ -42,6 +42,8 @@ pub struct Request {
     pub timeout: Duration,
     pub cache: CacheMode,
     pub mfa_session_duration: u32,
+    /// Never start an SSO sign-in here (`--no-login`): a missing token is an error.
+    pub no_login: bool,
 }
 
 impl Request {
@@ -82,6 +84,7 @@ impl Request {
             timeout: DEFAULT_TIMEOUT,
             cache: CacheMode::Use,
             mfa_session_duration: DEFAULT_MFA_SESSION,
+            no_login: false,
         })
     }
 

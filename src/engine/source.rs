@@ -14,19 +14,25 @@ use aws_sdk_sts::config::Region;
 
 use crate::aws_files;
 use crate::engine::chain::{CredentialSource, Source};
+use crate::engine::signin;
 use crate::error::{chain, Error};
 use crate::helper;
 use crate::net::Net;
 use crate::session::Credentials;
 
+/// `login`: whether an SSO profile without a valid token may sign in on the terminal.
 pub async fn credentials(
     source: &Source,
     profiles: &ProfileSet,
     net: &Net,
     region: &Region,
+    login: bool,
 ) -> Result<Credentials, Error> {
     if let Some((profile, command)) = process_of(source, profiles) {
         return credential_process(profile, command, net);
+    }
+    if let Some(profile) = sso_of(source, profiles) {
+        signin::ensure_token(profiles, profile, net, login).await?;
     }
     let timed_out = || Error::SourceCredentials {
         source_label: source.label(),
@@ -133,10 +139,11 @@ async fn from_aws_config(
     }
 }
 
-/// The profile and command when `source` comes down to a profile's `credential_process`.
-fn process_of<'a>(source: &'a Source, profiles: &'a ProfileSet) -> Option<(&'a str, &'a str)> {
-    let name = match source {
-        Source::Profile(name) => name.as_str(),
+/// The profile `source` comes down to, when it is aws-config's to read (as the default
+/// chain reads AWS_PROFILE's, or the default, profile after the environment's keys).
+fn profile_of<'a>(source: &'a Source, profiles: &'a ProfileSet) -> Option<&'a str> {
+    match source {
+        Source::Profile(name) => Some(name.as_str()),
         // The default chain reads AWS_PROFILE's (or the default) profile after the
         // environment's keys.
         Source::DefaultChain if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() => profiles
@@ -145,10 +152,21 @@ fn process_of<'a>(source: &'a Source, profiles: &'a ProfileSet) -> Option<(&'a s
                     .ok()
                     .filter(|p| !p.is_empty())
                     .unwrap_or_else(|| "default".into()),
-            )?
-            .name(),
-        _ => return None,
-    };
+            )
+            .map(|p| p.name()),
+        _ => None,
+    }
+}
+
+/// The SSO profile `source` comes down to.
+fn sso_of<'a>(source: &'a Source, profiles: &'a ProfileSet) -> Option<&'a str> {
+    let name = profile_of(source, profiles)?;
+    (aws_files::kind(profiles.get_profile(name)?) == "sso").then_some(name)
+}
+
+/// The profile and command when `source` comes down to a profile's `credential_process`.
+fn process_of<'a>(source: &'a Source, profiles: &'a ProfileSet) -> Option<(&'a str, &'a str)> {
+    let name = profile_of(source, profiles)?;
     let profile = profiles.get_profile(name)?;
     (aws_files::kind(profile) == "process")
         .then(|| Some((name, profile.get("credential_process")?)))

@@ -1,0 +1,135 @@
+//! Making sure an SSO profile has a token before aws-config reads it: a token with time left
+//! is used as it is; one near its end is refreshed; a missing or expired one is signed in
+//! anew on the terminal when a person is there, or else named with what to run.
+
+use aws_config::profile::ProfileSet;
+
+use crate::aws_files::config_files;
+use crate::engine::chain::{self, Source};
+use crate::error::Error;
+use crate::net::Net;
+use crate::sso::cache::{self, WINDOW_SECS};
+use crate::sso::device;
+use crate::sso::prompt::TerminalUi;
+use crate::sso::SsoConfig;
+use crate::tty;
+use crate::verbose;
+
+/// `profile`: the SSO profile whose credentials are needed; `login`: whether the device flow
+/// may be started here (not with `--no-login`).
+pub async fn ensure_token(
+    profiles: &ProfileSet,
+    profile: &str,
+    net: &Net,
+    login: bool,
+) -> Result<(), Error> {
+    let Some(cfg) = SsoConfig::from_profile(profiles, profile)? else {
+        return Ok(());
+    };
+    let token = cache::read_token(&cfg);
+    let left = token.as_ref().map_or(i64::MIN, |t| t.left());
+    if left > WINDOW_SECS {
+        return Ok(());
+    }
+    if let Some(t) = token.as_ref().filter(|t| t.refreshable()) {
+        verbose::say(|| format!("refreshing the token of {}", cfg.label()));
+        match device::refresh(&cfg, net, t).await {
+            Ok(fresh) => {
+                save(&cfg, &fresh);
+                return Ok(());
+            }
+            Err(e) if left > 0 => {
+                // Still good for a while: use it.
+                verbose::say(|| format!("could not refresh {}: {e}", cfg.label()));
+                return Ok(());
+            }
+            Err(e) => verbose::say(|| format!("could not refresh {}: {e}", cfg.label())),
+        }
+    } else if left > 0 {
+        return Ok(());
+    }
+    let what = match token {
+        Some(_) => format!("{} has expired", cfg.label()),
+        None => format!("you are not signed in to {}", cfg.label()),
+    };
+    if !login || !tty::interactive() {
+        return Err(Error::SsoLoginNeeded {
+            what,
+            profile: profile.to_string(),
+        });
+    }
+    let ui = TerminalUi::new(true);
+    ui.say(&format!("{what}; signing in to {}", cfg.start_url));
+    let fresh = device::login(&cfg, net, &ui).await?;
+    save(&cfg, &fresh);
+    ui.say(&format!("signed in to {}", cfg.label()));
+    Ok(())
+}
+
+fn save(cfg: &SsoConfig, token: &cache::Token) {
+    if let Err(e) = cache::write_token(cfg, token) {
+        crate::error::warn(&format!(
+            "could not keep the SSO token in ~/.aws/sso/cache ({e}); you will be asked to sign in again"
+        ));
+    }
+}
+
+/// The sign-in `profile` or `session` names; with neither, AWS_PROFILE's (or the default)
+/// profile's, else the only `[sso-session]`. A role profile leads to the SSO profile at the
+/// root of its chain. Returns the profile too, when there is one.
+pub fn sso_config(
+    profiles: &ProfileSet,
+    profile: Option<&str>,
+    session: Option<&str>,
+) -> Result<(SsoConfig, Option<String>), Error> {
+    if let Some(s) = session {
+        return Ok((
+            SsoConfig::from_session(profiles, s)?,
+            profile.map(String::from),
+        ));
+    }
+    let named = profile
+        .map(String::from)
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
+    let candidate = named.clone().unwrap_or_else(|| "default".into());
+    if profiles.get_profile(&candidate).is_some() {
+        if let Some(cfg) = of_profile(profiles, &candidate)? {
+            return Ok((cfg, Some(candidate)));
+        }
+        if named.is_some() {
+            return Err(Error::Sso(format!(
+                "profile '{candidate}' doesn't sign in with IAM Identity Center (no sso_session, nor sso_start_url and sso_region, in it or its source_profile)"
+            )));
+        }
+    } else if named.is_some() {
+        return Err(chain::unknown_profile(
+            profiles,
+            &candidate,
+            &config_files(),
+            &[],
+        ));
+    }
+    let sessions: Vec<&str> = profiles.sso_sessions().collect();
+    match sessions.as_slice() {
+        [only] => Ok((SsoConfig::from_session(profiles, only)?, None)),
+        [] => Err(Error::Sso(
+            "there is no IAM Identity Center sign-in in the AWS config: add an [sso-session] (sso_start_url, sso_region), or name a profile".into(),
+        )),
+        many => Err(Error::Sso(format!(
+            "there are several SSO sessions ({}): name one with --sso-session, or a profile",
+            many.join(", ")
+        ))),
+    }
+}
+
+/// The SSO sign-in of `name`, or of the profile at the root of its role chain.
+fn of_profile(profiles: &ProfileSet, name: &str) -> Result<Option<SsoConfig>, Error> {
+    if let Some(cfg) = SsoConfig::from_profile(profiles, name)? {
+        return Ok(Some(cfg));
+    }
+    let mut warnings = Vec::new();
+    match chain::walk(profiles, name, "stsenv", &config_files(), &mut warnings) {
+        Ok((Source::Profile(root), _)) if root != name => SsoConfig::from_profile(profiles, &root),
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,273 @@
+//! The SSO token cache, exactly where and as the AWS CLI v2 keeps it, so that each reads what
+//! the other wrote: `~/.aws/sso/cache/<sha1 of the session name, or of the start URL>.json`,
+//! and the client registration beside it. Files 0600, written atomically.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::SsoConfig;
+use crate::cache::key::{python_dumps, sha1_hex};
+use crate::fsutil::{open_private, read_capped, write_atomic};
+use crate::time;
+
+/// The AWS CLI and botocore refresh a token (and reuse a registration) only while more than
+/// this is left.
+pub const WINDOW_SECS: i64 = 15 * 60;
+
+/// A cached SSO access token. Debug is written by hand so no token or secret is printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    pub access_token: String,
+    pub expires_at: i64,
+    pub refresh_token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub registration_expires_at: Option<i64>,
+    pub region: Option<String>,
+    pub start_url: Option<String>,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("expires_at", &self.expires_at)
+            .field("refreshable", &self.refreshable())
+            .finish()
+    }
+}
+
+impl Token {
+    /// Seconds until it expires (negative once it has).
+    pub fn left(&self) -> i64 {
+        self.expires_at - time::now()
+    }
+
+    /// Whether it can be refreshed without a new sign-in, as botocore decides it.
+    pub fn refreshable(&self) -> bool {
+        self.refresh_token.is_some()
+            && self.client_id.is_some()
+            && self.client_secret.is_some()
+            && self
+                .registration_expires_at
+                .is_some_and(|t| t > time::now())
+    }
+}
+
+/// A client registration (RegisterClient), reused until shortly before it expires.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub client_id: String,
+    pub client_secret: String,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("client_id", &self.client_id)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+pub fn dir() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
+    Some(PathBuf::from(home).join(".aws").join("sso").join("cache"))
+}
+
+/// The token file of `cfg`.
+pub fn token_path(cfg: &SsoConfig) -> Option<PathBuf> {
+    Some(dir()?.join(token_name(cfg)))
+}
+
+fn token_name(cfg: &SsoConfig) -> String {
+    let key = cfg.session.as_deref().unwrap_or(&cfg.start_url);
+    format!("{}.json", sha1_hex(key))
+}
+
+fn registration_path(cfg: &SsoConfig) -> Option<PathBuf> {
+    Some(dir()?.join(registration_name(cfg)))
+}
+
+/// botocore's key over what it registers for.
+fn registration_name(cfg: &SsoConfig) -> String {
+    let args = serde_json::json!({
+        "tool": "botocore",
+        "startUrl": cfg.start_url,
+        "region": cfg.region,
+        "scopes": cfg.scopes,
+        "session_name": cfg.session,
+    });
+    format!("{}.json", sha1_hex(&python_dumps(&args)))
+}
+
+fn read(path: &std::path::Path) -> Option<Value> {
+    let file = open_private(path, false).ok()?;
+    serde_json::from_slice(&read_capped(file, 1 << 20).ok()?).ok()
+}
+
+/// A key of a cache document, matched without regard to case as aws-config reads them.
+fn field<'a>(doc: &'a Value, key: &str) -> Option<&'a Value> {
+    doc.as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+}
+
+fn text(doc: &Value, key: &str) -> Option<String> {
+    field(doc, key)?
+        .as_str()
+        .filter(|v| !v.is_empty() && !v.chars().any(char::is_control))
+        .map(String::from)
+}
+
+fn stamp(doc: &Value, key: &str) -> Option<i64> {
+    time::parse(field(doc, key)?.as_str()?)
+}
+
+/// The cached token of `cfg`, if there is a readable one.
+pub fn read_token(cfg: &SsoConfig) -> Option<Token> {
+    parse_token(&read(&token_path(cfg)?)?)
+}
+
+fn parse_token(doc: &Value) -> Option<Token> {
+    Some(Token {
+        access_token: text(doc, "accessToken")?,
+        expires_at: stamp(doc, "expiresAt")?,
+        refresh_token: text(doc, "refreshToken"),
+        client_id: text(doc, "clientId"),
+        client_secret: text(doc, "clientSecret"),
+        registration_expires_at: stamp(doc, "registrationExpiresAt"),
+        region: text(doc, "region"),
+        start_url: text(doc, "startUrl"),
+    })
+}
+
+/// Writes `token` where the AWS CLI v2 would, in its shape and key order.
+pub fn write_token(cfg: &SsoConfig, token: &Token) -> std::io::Result<PathBuf> {
+    let path = token_path(cfg).ok_or_else(no_home)?;
+    let mut fields: Vec<(&str, Value)> = vec![
+        ("startUrl", cfg.start_url.clone().into()),
+        ("region", cfg.region.clone().into()),
+        ("accessToken", token.access_token.clone().into()),
+        ("expiresAt", time::rfc3339(token.expires_at).into()),
+    ];
+    if let (Some(id), Some(secret), Some(exp)) = (
+        &token.client_id,
+        &token.client_secret,
+        token.registration_expires_at,
+    ) {
+        fields.push(("clientId", id.clone().into()));
+        fields.push(("clientSecret", secret.clone().into()));
+        fields.push(("registrationExpiresAt", time::rfc3339(exp).into()));
+    }
+    if let Some(r) = &token.refresh_token {
+        fields.push(("refreshToken", r.clone().into()));
+    }
+    write(&path, &fields)?;
+    Ok(path)
+}
+
+/// The cached registration of `cfg`, if it has more than 15 minutes left.
+pub fn read_registration(cfg: &SsoConfig) -> Option<Registration> {
+    let doc = read(&registration_path(cfg)?)?;
+    // One made for the authorization-code flow can't poll for a device code.
+    let grants = field(&doc, "grantTypes").and_then(Value::as_array);
+    if grants.is_some_and(|g| g.iter().any(|v| v == "authorization_code")) {
+        return None;
+    }
+    let r = Registration {
+        client_id: text(&doc, "clientId")?,
+        client_secret: text(&doc, "clientSecret")?,
+        expires_at: stamp(&doc, "expiresAt")?,
+    };
+    (r.expires_at - time::now() > WINDOW_SECS).then_some(r)
+}
+
+pub fn write_registration(cfg: &SsoConfig, r: &Registration) -> std::io::Result<()> {
+    let path = registration_path(cfg).ok_or_else(no_home)?;
+    let mut fields: Vec<(&str, Value)> = vec![
+        ("clientId", r.client_id.clone().into()),
+        ("clientSecret", r.client_secret.clone().into()),
+        ("expiresAt", time::rfc3339(r.expires_at).into()),
+    ];
+    if let Some(scopes) = &cfg.scopes {
+        fields.push(("scopes", scopes.clone().into()));
+    }
+    write(&path, &fields)
+}
+
+/// Every cached token (the files with an accessToken), for logging out of all of them.
+pub fn all_tokens() -> Vec<(PathBuf, Token)> {
+    let Some(dir) = dir() else {
+        return Vec::new();
+    };
+    let Ok(list) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    list.flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter_map(|p| Some((p.clone(), parse_token(&read(&p)?)?)))
+        .collect()
+}
+
+fn no_home() -> std::io::Error {
+    std::io::Error::other("HOME is not set, so there is no ~/.aws/sso/cache")
+}
+
+/// JSON as Python's json.dumps writes it (", " and ": "), keys in the order given: the form
+/// the AWS CLI writes.
+fn write(path: &std::path::Path, fields: &[(&str, Value)]) -> std::io::Result<()> {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{}: {}", python_dumps(&Value::from(*k)), python_dumps(v)))
+        .collect();
+    let text = format!("{{{}}}", body.join(", "));
+    let (dir, name) = match (path.parent(), path.file_name()) {
+        (Some(d), Some(n)) => (d, n.to_string_lossy().into_owned()),
+        _ => return Err(std::io::Error::other("not a file path")),
+    };
+    write_atomic(dir, &name, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(session: Option<&str>, scopes: Option<&[&str]>) -> SsoConfig {
+        SsoConfig {
+            session: session.map(String::from),
+            start_url: "https://d-123.awsapps.com/start".into(),
+            region: "us-east-1".into(),
+            scopes: scopes.map(|s| s.iter().map(|v| v.to_string()).collect()),
+        }
+    }
+
+    // File names computed by the AWS CLI's own code (botocore 1.43, CPython 3.11).
+    #[test]
+    fn file_names_are_the_aws_clis() {
+        assert_eq!(
+            token_name(&cfg(Some("my-sso"), None)),
+            "0ad374308c5a4e22f723adf10145eafad7c4031c.json"
+        );
+        assert_eq!(
+            registration_name(&cfg(Some("my-sso"), Some(&["sso:account:access"]))),
+            "41703fba9789c2c8f9b7faa73b70bebb72c62cc9.json"
+        );
+        assert_eq!(
+            registration_name(&cfg(Some("my-sso"), None)),
+            "4a61d5c0d0268ea975225ec49ec41d69c98d0633.json"
+        );
+        assert_eq!(
+            registration_name(&cfg(None, None)),
+            "334df8a025b4d748342a2fb4eaa316ea48c5576c.json"
+        );
+        let legacy = cfg(None, None);
+        assert_eq!(
+            token_name(&legacy),
+            format!("{}.json", sha1_hex("https://d-123.awsapps.com/start"))
+        );
+    }
+}
