@@ -52,6 +52,11 @@ pub enum Command {
     Login(LoginArgs),
     /// Sign out of IAM Identity Center: remove cached SSO tokens (all of them without a name)
     Logout(LogoutArgs),
+    /// IAM Identity Center: write a profile for every account and role a session reaches
+    Sso {
+        #[command(subcommand)]
+        action: SsoAction,
+    },
     /// Print the shell functions for your rc file: assume, unassume, stsenv_prompt
     #[command(
         after_help = "bash:       eval \"$(stsenv init bash)\"        (in ~/.bashrc)\n\
@@ -156,6 +161,40 @@ pub struct LoginArgs {
     /// Don't open a browser; print the URL and code to approve on any device
     #[arg(long)]
     pub no_browser: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoAction {
+    /// Write one profile per account and role of an SSO session into the AWS config, and keep
+    /// them in step (only the sections stsenv wrote are ever changed)
+    Sync(SyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// An [sso-session NAME] of the AWS config [default: the only one]
+    pub session: Option<String>,
+
+    /// How profiles are named, from {account_name}, {account_id}, {role_name} and {session}
+    /// [default: {account_name}.{role_name}]
+    #[arg(long, value_name = "T")]
+    pub name_template: Option<String>,
+
+    /// The region of the profiles [default: the session's sso_region]
+    #[arg(long, value_name = "R")]
+    pub region: Option<String>,
+
+    /// Remove the profiles of roles the session no longer reaches
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Print what would be added, changed and removed, and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Never sign in here: a missing or expired token is an error
+    #[arg(long)]
+    pub no_login: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::aws_files::credentials_path;
 use crate::error::Error;
 use crate::fsutil::edit_file;
+use crate::ini;
 use crate::session::Credentials;
 use crate::time::rfc3339;
 
@@ -112,74 +113,35 @@ pub fn write_profile(
 /// The keys set in section `[name]`.
 fn section_keys(text: &str, name: &str) -> Vec<String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let Some(start) = lines.iter().position(|l| section_name(l) == Some(name)) else {
-        return Vec::new();
-    };
-    lines[start + 1..]
-        .iter()
-        .take_while(|l| section_name(l).is_none())
-        .filter_map(|l| key_of(l))
-        .map(String::from)
-        .collect()
+    ini::sections(&lines)
+        .into_iter()
+        .find(|s| s.name == name)
+        .map(|s| {
+            ini::keys(&lines[s.start + 1..s.end])
+                .into_iter()
+                .map(|(k, _)| k.to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
-/// The key of a `key = value` line.
-fn key_of(line: &str) -> Option<&str> {
-    if is_blank_or_comment(line) || line.starts_with([' ', '\t']) {
-        return None;
-    }
-    let (key, _) = line.split_once('=')?;
-    Some(key.trim())
-}
-
-fn section_name(line: &str) -> Option<&str> {
-    let t = line.trim();
-    let inner = t.strip_prefix('[')?;
-    let end = inner.find(']')?;
-    Some(inner[..end].trim())
-}
-
-fn is_blank_or_comment(line: &str) -> bool {
-    let t = line.trim();
-    t.is_empty() || t.starts_with('#') || t.starts_with(';')
-}
-
-/// `text` with the section `[name]` replaced by `body` (or appended). The blank lines and
-/// comments just before the next section belong to that section and stay.
+/// `text` with the credentials of section `[name]` replaced by `body` (or the section
+/// appended). Its other keys and comments stay, after the new keys; the blank lines and
+/// comments just before the next section belong to that section and stay too.
 pub fn replace_section(text: &str, name: &str, body: &[(&str, String)]) -> String {
-    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
-    let mut section = format!("[{name}]{eol}");
-    for (k, v) in body {
-        section.push_str(&format!("{k} = {v}{eol}"));
-    }
+    let eol = ini::eol(text);
+    let section = ini::render(name, body, eol);
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let Some(start) = lines.iter().position(|l| section_name(l) == Some(name)) else {
-        let mut out = text.to_string();
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push_str(eol);
-        }
-        if !out.trim().is_empty() {
-            out.push_str(eol);
-        }
-        out.push_str(&section);
-        return out;
+    let Some(found) = ini::sections(&lines).into_iter().find(|s| s.name == name) else {
+        return ini::append(text, &section);
     };
-    let next = lines[start + 1..]
-        .iter()
-        .position(|l| section_name(l).is_some())
-        .map_or(lines.len(), |i| start + 1 + i);
-    let mut end = next;
-    while end > start + 1 && is_blank_or_comment(lines[end - 1]) {
-        end -= 1;
-    }
-    let mut out: String = lines[..start].concat();
+    let mut out: String = lines[..found.start].concat();
     out.push_str(&section);
     // A continuation line belongs to the key above it: it goes when that key goes.
     let mut dropping = false;
-    for line in &lines[start + 1..end] {
-        let continuation = line.starts_with([' ', '\t']) && !line.trim().is_empty();
-        if !continuation {
-            dropping = key_of(line).is_some_and(|k| MANAGED_KEYS.contains(&k));
+    for line in &lines[found.start + 1..found.end] {
+        if !ini::is_continuation(line) {
+            dropping = ini::key_of(line).is_some_and(|k| MANAGED_KEYS.contains(&k));
         }
         if !dropping {
             out.push_str(line);
@@ -188,7 +150,7 @@ pub fn replace_section(text: &str, name: &str, body: &[(&str, String)]) -> Strin
     if !out.ends_with('\n') {
         out.push_str(eol);
     }
-    out.push_str(&lines[end..].concat());
+    out.push_str(&lines[found.end..].concat());
     out
 }
 

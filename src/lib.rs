@@ -16,6 +16,7 @@ pub mod error;
 pub mod fsutil;
 pub mod guard;
 pub mod helper;
+pub mod ini;
 pub mod mfa;
 pub mod net;
 pub mod session;

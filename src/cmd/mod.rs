@@ -12,6 +12,7 @@ pub mod login;
 pub mod logout;
 pub mod profiles;
 pub mod refresh;
+pub mod sso;
 pub mod whoami;
 
 use crate::cli::{AssumeOptions, Command};
@@ -77,6 +78,7 @@ pub fn run(command: Command) -> Result<Output, Failure> {
         Command::Whoami(args) => whoami::run(&args).map_err(Failure::plain),
         Command::Login(args) => login::run(&args).map_err(Failure::plain),
         Command::Logout(args) => logout::run(&args).map_err(Failure::plain),
+        Command::Sso { action } => sso::run(action).map_err(Failure::plain),
         Command::Init { shell } => {
             let shell = evaluated(shell.into());
             init::run(shell).map_err(Failure::eval(shell))

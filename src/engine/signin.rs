@@ -23,31 +23,44 @@ pub async fn ensure_token(
     net: &Net,
     login: bool,
 ) -> Result<(), Error> {
-    let Some(cfg) = SsoConfig::from_profile(profiles, profile)? else {
-        return Ok(());
-    };
+    match SsoConfig::from_profile(profiles, profile)? {
+        Some(cfg) => ensure(&cfg, net, login, profile).await.map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// A token of `cfg` with time left, renewed or signed in as `ensure_token` says; `login_args`
+/// is what to pass `stsenv login` when nobody can sign in here.
+pub async fn ensure(
+    cfg: &SsoConfig,
+    net: &Net,
+    login: bool,
+    login_args: &str,
+) -> Result<cache::Token, Error> {
+    let cfg = cfg.clone();
     let token = cache::read_token(&cfg);
     let left = token.as_ref().map_or(i64::MIN, |t| t.left());
-    if left > WINDOW_SECS {
-        return Ok(());
-    }
-    if let Some(t) = token.as_ref().filter(|t| t.refreshable()) {
-        verbose::say(|| format!("refreshing the token of {}", cfg.label()));
-        match device::refresh(&cfg, net, t).await {
-            Ok(fresh) => {
-                save(&cfg, &fresh);
-                return Ok(());
+    match token {
+        Some(t) if left > WINDOW_SECS => return Ok(t),
+        Some(t) if t.refreshable() => {
+            verbose::say(|| format!("refreshing the token of {}", cfg.label()));
+            match device::refresh(&cfg, net, &t).await {
+                Ok(fresh) => {
+                    save(&cfg, &fresh);
+                    return Ok(fresh);
+                }
+                Err(e) if left > 0 => {
+                    // Still good for a while: use it.
+                    verbose::say(|| format!("could not refresh {}: {e}", cfg.label()));
+                    return Ok(t);
+                }
+                Err(e) => verbose::say(|| format!("could not refresh {}: {e}", cfg.label())),
             }
-            Err(e) if left > 0 => {
-                // Still good for a while: use it.
-                verbose::say(|| format!("could not refresh {}: {e}", cfg.label()));
-                return Ok(());
-            }
-            Err(e) => verbose::say(|| format!("could not refresh {}: {e}", cfg.label())),
         }
-    } else if left > 0 {
-        return Ok(());
+        Some(t) if left > 0 => return Ok(t),
+        _ => {}
     }
+    let token = cache::read_token(&cfg);
     let what = match token {
         Some(_) => format!("{} has expired", cfg.label()),
         None => format!("you are not signed in to {}", cfg.label()),
@@ -55,7 +68,7 @@ pub async fn ensure_token(
     if !login || !tty::interactive() {
         return Err(Error::SsoLoginNeeded {
             what,
-            profile: profile.to_string(),
+            profile: login_args.to_string(),
         });
     }
     let ui = TerminalUi::new(true);
@@ -63,7 +76,7 @@ pub async fn ensure_token(
     let fresh = device::login(&cfg, net, &ui).await?;
     save(&cfg, &fresh);
     ui.say(&format!("signed in to {}", cfg.label()));
-    Ok(())
+    Ok(fresh)
 }
 
 fn save(cfg: &SsoConfig, token: &cache::Token) {

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod device;
+pub mod generate;
 pub mod portal;
 pub mod prompt;
 

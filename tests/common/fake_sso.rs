@@ -31,6 +31,21 @@ struct State {
     slowed: bool,
     /// The access tokens handed out; the last one is the valid one.
     access_tokens: Vec<String>,
+    portal: Portal,
+}
+
+/// What the portal lists, and how it misbehaves.
+#[derive(Default, Clone)]
+pub struct Portal {
+    /// (account id, account name, roles).
+    pub accounts: Vec<(String, String, Vec<String>)>,
+    /// Items per page (nextToken beyond): 0 means all at once.
+    pub page: usize,
+    /// Every n-th listing request answers 429 TooManyRequestsException (0: never).
+    pub throttle_every: usize,
+    /// An account whose roles can't be listed (403 AccessDeniedException).
+    pub failing: Option<String>,
+    pub requests: usize,
 }
 
 pub struct FakeSso {
@@ -81,6 +96,24 @@ impl FakeSso {
 
     pub fn requests(&self) -> Vec<HttpRequest> {
         self.http.requests()
+    }
+
+    /// Makes the portal list these accounts and roles.
+    pub fn set_portal(&self, portal: Portal) {
+        self.state.lock().unwrap().portal = portal;
+    }
+
+    /// A listing of `n` accounts named `account-<i>`, each with `roles` roles.
+    pub fn accounts(n: usize, roles: &[&str]) -> Vec<(String, String, Vec<String>)> {
+        (0..n)
+            .map(|i| {
+                (
+                    format!("{:012}", 100_000_000_000u64 + i as u64),
+                    format!("account-{i}"),
+                    roles.iter().map(|r| r.to_string()).collect(),
+                )
+            })
+            .collect()
     }
 
     pub fn to(&self, path: &str) -> Vec<HttpRequest> {
@@ -223,6 +256,67 @@ fn handle(
             )
         }
         ("POST", "/logout") => HttpResponse::json(200, &json!({})),
+        ("GET", "/assignment/accounts") | ("GET", "/assignment/roles") => {
+            let token = r.header("x-amz-sso_bearer_token").unwrap_or("").to_string();
+            let mut st = state.lock().unwrap();
+            if !st.access_tokens.contains(&token) && !token.starts_with("cli-written-token") {
+                return HttpResponse::json(
+                    401,
+                    &json!({"message": "Session token not found or invalid"}),
+                )
+                .header("x-amzn-ErrorType", "UnauthorizedException");
+            }
+            st.portal.requests += 1;
+            let p = st.portal.clone();
+            if p.throttle_every > 0 && p.requests.is_multiple_of(p.throttle_every) {
+                return HttpResponse::json(429, &json!({"message": "Rate exceeded"}))
+                    .header("x-amzn-ErrorType", "TooManyRequestsException");
+            }
+            let start: usize = r
+                .query("next_token")
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+            let page = |items: Vec<serde_json::Value>, key: &str| {
+                let size = if p.page == 0 {
+                    items.len().max(1)
+                } else {
+                    p.page
+                };
+                let end = (start + size).min(items.len());
+                let mut doc = json!({ key: items[start.min(items.len())..end].to_vec() });
+                if end < items.len() {
+                    doc["nextToken"] = json!(end.to_string());
+                }
+                HttpResponse::json(200, &doc)
+            };
+            if r.path() == "/assignment/accounts" {
+                let items = p
+                    .accounts
+                    .iter()
+                    .map(|(id, name, _)| json!({"accountId": id, "accountName": name, "emailAddress": "x@example.com"}))
+                    .collect();
+                page(items, "accountList")
+            } else {
+                let account = r.query("account_id").unwrap_or_default();
+                if p.failing.as_deref() == Some(account.as_str()) {
+                    return HttpResponse::json(
+                        403,
+                        &json!({"message": "no access to this account"}),
+                    )
+                    .header("x-amzn-ErrorType", "ForbiddenException");
+                }
+                let Some((_, _, roles)) = p.accounts.iter().find(|(id, _, _)| *id == account)
+                else {
+                    return HttpResponse::json(404, &json!({"message": "no such account"}))
+                        .header("x-amzn-ErrorType", "ResourceNotFoundException");
+                };
+                let items = roles
+                    .iter()
+                    .map(|role| json!({"roleName": role, "accountId": account}))
+                    .collect();
+                page(items, "roleList")
+            }
+        }
         _ => HttpResponse::text(404, "not found"),
     }
 }
