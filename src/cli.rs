@@ -227,8 +227,9 @@ pub struct WhoamiArgs {
 #[derive(Debug, Args)]
 pub struct AssumeOptions {
     /// A role ARN (arn:aws:iam::123456789012:role/name) or a profile name from ~/.aws/config
+    /// [default: pick one from a list, on a terminal]
     #[arg(add = ArgValueCandidates::new(profile_candidates))]
-    pub target: String,
+    pub target: Option<String>,
 
     /// Profile whose credentials assume the role ARN (default: the standard AWS credential chain)
     #[arg(short = 'p', long, value_name = "NAME", add = ArgValueCandidates::new(profile_candidates))]
@@ -299,6 +300,10 @@ pub struct AssumeOptions {
     /// Never sign in to IAM Identity Center here: a missing or expired SSO token is an error
     #[arg(long)]
     pub no_login: bool,
+
+    /// Never ask anything on the terminal: no picker when TARGET is left out
+    #[arg(long)]
+    pub no_input: bool,
 }
 
 /// The shells `stsenv init` has hooks for.

@@ -37,6 +37,7 @@ pub fn harden() {
         }
     }
     std::panic::set_hook(Box::new(|info| {
+        crate::picker::restore_if_active();
         // The payload is left out: it could hold anything, secrets included.
         let at = info
             .location()

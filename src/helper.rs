@@ -82,8 +82,8 @@ fn shell_command(cmd: &str) -> Command {
     c
 }
 
-/// Kills `pid` and every process it started (on Linux, found through /proc), the
-/// descendants first so that none is left to be adopted.
+/// Kills `pid` and every process it started (on Linux, found through /proc). All are stopped
+/// first, so that no shell among them lives to report its child's death on our stderr.
 fn kill_tree(pid: u32) {
     let mut all = vec![pid];
     #[cfg(target_os = "linux")]
@@ -109,10 +109,12 @@ fn kill_tree(pid: u32) {
         }
     }
     #[cfg(unix)]
-    for p in all.iter().rev() {
-        // SAFETY: sending a signal to processes this run started.
-        unsafe {
-            libc::kill(*p as libc::pid_t, libc::SIGKILL);
+    for sig in [libc::SIGSTOP, libc::SIGKILL] {
+        for p in &all {
+            // SAFETY: sending a signal to processes this run started.
+            unsafe {
+                libc::kill(*p as libc::pid_t, sig);
+            }
         }
     }
     #[cfg(not(unix))]

@@ -19,6 +19,7 @@ pub mod helper;
 pub mod ini;
 pub mod mfa;
 pub mod net;
+pub mod picker;
 pub mod session;
 pub mod shell;
 pub mod sso;

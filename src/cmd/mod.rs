@@ -91,7 +91,11 @@ pub fn run(command: Command) -> Result<Output, Failure> {
 
 /// The request that `assume` options describe, every value checked.
 pub fn request(a: &AssumeOptions) -> Result<Request, Error> {
-    let mut req = Request::new(&a.target)?;
+    let target = match &a.target {
+        Some(t) => t.clone(),
+        None => pick_target(a.no_input)?,
+    };
+    let mut req = Request::new(&target)?;
     req.profile = a.profile.clone();
     req.policy_arns = a.policy_arns.clone();
     req.check()?;
@@ -200,6 +204,146 @@ fn replay(req: &Request, session: &Session) -> Option<String> {
     words.push(req.target_text.clone());
     let quoted: Vec<String> = words.iter().map(|w| shell::quote_posix_word(w)).collect();
     Some(quoted.join(" "))
+}
+
+/// The profile a person picks from a list on the terminal, when no TARGET was given: every
+/// profile with its kind, account and role, and whether credentials for it are at hand; the
+/// one this shell assumed last first.
+fn pick_target(no_input: bool) -> Result<String, Error> {
+    if no_input || !crate::tty::interactive() {
+        return Err(Error::Usage(
+            "no TARGET given: name a role ARN or a profile (`stsenv profiles` lists them)".into(),
+        ));
+    }
+    let profiles = crate::aws_files::load_profiles()?;
+    let (names, lines) = picker_lines(&profiles);
+    if names.is_empty() {
+        return Err(Error::Usage(
+            "there is no profile to pick from: give a role ARN, or add profiles to ~/.aws/config"
+                .into(),
+        ));
+    }
+    match crate::picker::pick("assume> ", &lines) {
+        Ok(Some(i)) => Ok(names[i].clone()),
+        Ok(None) => Err(Error::Usage("cancelled: no profile picked".into())),
+        Err(e) => Err(Error::Usage(format!("the profile picker failed: {e}"))),
+    }
+}
+
+/// One line per profile for the picker, and the profile of each line.
+pub fn picker_lines(profiles: &aws_config::profile::ProfileSet) -> (Vec<String>, Vec<String>) {
+    let mut names: Vec<&str> = profiles.profiles().collect();
+    names.sort_unstable();
+    if let Ok(last) = std::env::var("STSENV_PROFILE") {
+        if let Some(i) = names.iter().position(|n| *n == last) {
+            let n = names.remove(i);
+            names.insert(0, n);
+        }
+    }
+    let cached = CachedCredentials::new(profiles);
+    let rows: Vec<Vec<String>> = names
+        .iter()
+        .map(|name| {
+            let kind = profiles
+                .get_profile(name)
+                .map_or("settings", crate::aws_files::kind);
+            let (account, role) = account_and_role(profiles, name);
+            let status = match kind {
+                "sso" => crate::sso::SsoConfig::from_profile(profiles, name)
+                    .ok()
+                    .flatten()
+                    .and_then(|cfg| crate::sso::cache::read_token(&cfg))
+                    .filter(|t| t.left() > 0)
+                    .map_or(String::new(), |_| "signed in".into()),
+                _ => cached.until(name).map_or(String::new(), |e| {
+                    let left = e - crate::time::now();
+                    if left >= 3600 {
+                        format!("cached {}h{:02}m", left / 3600, left % 3600 / 60)
+                    } else {
+                        format!("cached {}m", left / 60)
+                    }
+                }),
+            };
+            vec![
+                name.to_string(),
+                kind.to_string(),
+                account.unwrap_or_default(),
+                role.unwrap_or_default(),
+                status,
+            ]
+        })
+        .collect();
+    let lines = table(&rows).lines().map(String::from).collect();
+    (names.iter().map(|n| n.to_string()).collect(), lines)
+}
+
+/// The account and role a profile leads to: from its role ARN, or its SSO account and role.
+pub fn account_and_role(
+    profiles: &aws_config::profile::ProfileSet,
+    name: &str,
+) -> (Option<String>, Option<String>) {
+    let p = profiles.get_profile(name);
+    let get = |k: &str| p.and_then(|p| p.get(k));
+    match (get("role_arn"), get("sso_account_id")) {
+        (Some(arn), _) => (
+            arn.split(':').nth(4).map(String::from),
+            arn.rsplit('/').next().map(String::from),
+        ),
+        (None, Some(account)) => (
+            Some(account.to_string()),
+            get("sso_role_name").map(String::from),
+        ),
+        _ => (None, None),
+    }
+}
+
+/// When the cached role credentials of a profile expire, read without any request: one
+/// listing of the cache folder, so a profile without an entry costs no file access.
+pub struct CachedCredentials<'a> {
+    profiles: &'a aws_config::profile::ProfileSet,
+    cache: Option<crate::cache::Cache>,
+    present: std::collections::HashSet<String>,
+    files: String,
+}
+
+impl<'a> CachedCredentials<'a> {
+    pub fn new(profiles: &'a aws_config::profile::ProfileSet) -> CachedCredentials<'a> {
+        use crate::cache::{Cache, Mode};
+        let env = |k: &str| std::env::var(k).ok();
+        let cache = Cache::open(Mode::Use, &env).ok();
+        let present = cache
+            .as_ref()
+            .and_then(|c| std::fs::read_dir(&c.role_dir).ok())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        CachedCredentials {
+            profiles,
+            cache,
+            present,
+            files: crate::aws_files::config_files(),
+        }
+    }
+
+    /// For a role profile (assumed with every option at its default).
+    pub fn until(&self, name: &str) -> Option<i64> {
+        let cache = self.cache.as_ref()?;
+        let kind = crate::aws_files::kind(self.profiles.get_profile(name)?);
+        if kind != "role" {
+            return None;
+        }
+        let req = Request::new(name).ok()?;
+        let env = |k: &str| std::env::var(k).ok();
+        let plan = crate::engine::plan::plan(&req, self.profiles, &self.files, &env).ok()?;
+        let key = plan.hops.last()?.cache_key(None);
+        if !self.present.contains(&format!("{key}.json")) {
+            return None;
+        }
+        cache.role(&key)?.expires
+    }
 }
 
 /// Rows as aligned columns, two spaces apart, no trailing blanks.

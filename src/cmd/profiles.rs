@@ -5,7 +5,7 @@ use aws_config::profile::ProfileSet;
 use serde_json::json;
 
 use crate::aws_files::{kind, load_profiles};
-use crate::cmd::{table, Output};
+use crate::cmd::{account_and_role, table, CachedCredentials, Output};
 use crate::error::Error;
 use crate::sso::{cache, SsoConfig};
 use crate::time;
@@ -46,7 +46,7 @@ pub fn run(json: bool, names: bool) -> Result<Output, Error> {
     let set = load_profiles()?;
     let rows = rows(&set);
     Ok(Output::Text(match (json, names) {
-        (true, _) => to_json(&rows),
+        (true, _) => to_json(&set, &rows),
         (_, true) => rows.iter().map(|r| format!("{}\n", r.name)).collect(),
         _ => to_table(&rows),
     }))
@@ -83,16 +83,22 @@ fn rows(set: &ProfileSet) -> Vec<Row<'_>> {
         .collect()
 }
 
-fn to_json(rows: &[Row]) -> String {
+fn to_json(set: &ProfileSet, rows: &[Row]) -> String {
+    let cached = CachedCredentials::new(set);
     let list: Vec<_> = rows
         .iter()
         .map(|r| {
             let sso = r.sso.as_ref();
             let expires = sso.and_then(|s| s.token_expires);
+            let (account, role) = account_and_role(set, r.name);
             json!({
                 "name": r.name,
                 "kind": r.kind,
+                "source": r.source,
                 "role_arn": r.role_arn,
+                "account_id": account,
+                "role_name": role,
+                "credentials_expire": cached.until(r.name).map(time::rfc3339),
                 "source_profile": r.source,
                 "mfa_serial": r.mfa,
                 "region": r.region,

@@ -16,6 +16,10 @@ impl Tmux {
     /// Runs `args` (program first) in a tmux pane with `env`'s environment; stdout goes to
     /// `out`, stderr to `err`, the exit code to `rc` in the test's HOME.
     pub fn run(env: &TestEnv, args: &[&str]) -> Tmux {
+        // What an earlier run in this HOME left must not pass for this one's.
+        for old in ["out", "err", "rc", "rc.tmp"] {
+            let _ = std::fs::remove_file(env.home().join(old));
+        }
         let file = |n: &str| quote(&env.home().join(n).display().to_string());
         // A trap (not an ignore, which the child would inherit) keeps this script alive
         // through a Ctrl-C aimed at the command, so it can record the exit code.
@@ -102,6 +106,16 @@ impl Tmux {
                 .unwrap()
                 .success();
         assert!(ok, "tmux send-keys failed");
+    }
+
+    /// Types `text` as it is, without Enter.
+    pub fn send_keys_literal(&self, text: &str) {
+        assert!(self
+            .tmux()
+            .args(["send-keys", "-l", text])
+            .status()
+            .unwrap()
+            .success());
     }
 
     pub fn send_key(&self, key: &str) {
