@@ -32,6 +32,13 @@ pub fn run(args: &ExecArgs) -> Result<Output, Error> {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit only, which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                crate::guard::restore_core_limit();
+                Ok(())
+            });
+        }
         Err(cannot(cmd.exec()))
     }
     #[cfg(not(unix))]
