@@ -133,8 +133,8 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub opts: AssumeOptions,
 
-    /// The command to run, after `--`
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    /// The command to run, after `--` [default: $SHELL]
+    #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 

@@ -1,6 +1,6 @@
-//! `stsenv exec <TARGET> -- <cmd>`: the credentials go straight into the command's
-//! environment, with the same variables set and unset as `assume`. On Unix stsenv replaces
-//! itself with the command, so its exit status and signals are the command's own.
+//! `stsenv exec <TARGET> [-- <cmd>]`: the credentials go straight into the command's (or
+//! `$SHELL`'s) environment, with the same variables set and unset as `assume`. On Unix stsenv
+//! replaces itself with the command, so its exit status and signals are the command's own.
 
 use std::process::Command;
 
@@ -13,10 +13,8 @@ use crate::error::Error;
 pub fn run(args: &ExecArgs) -> Result<Output, Error> {
     let req = super::request(&args.opts)?;
     let session = engine::obtain(&req)?;
-    let (program, rest) = args
-        .command
-        .split_first()
-        .ok_or_else(|| Error::Usage("give the command to run after `--`".into()))?;
+    let argv = command_line(&args.command);
+    let (program, rest) = argv.split_first().expect("command_line is never empty");
     let mut cmd = Command::new(program);
     cmd.args(rest);
     for (name, value) in session.env() {
@@ -46,4 +44,17 @@ pub fn run(args: &ExecArgs) -> Result<Output, Error> {
         let status = cmd.status().map_err(cannot)?;
         Ok(Output::Exit(status.code().unwrap_or(1)))
     }
+}
+
+/// The command as given, or the user's shell: a sub-shell with the credentials, as aws-vault
+/// starts one.
+fn command_line(command: &[String]) -> Vec<String> {
+    if !command.is_empty() {
+        return command.to_vec();
+    }
+    let shell = std::env::var("SHELL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/bin/sh".into());
+    vec![shell]
 }
