@@ -97,6 +97,15 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("cannot start the credential server on 127.0.0.1: {0}; check that the loopback interface is up")]
+    ServerStart(std::io::Error),
+
+    #[error("{0} gives long-term keys, which never expire and which the container credential endpoint cannot carry: run `stsenv exec {0}` without --server")]
+    ServerNeedsSession(String),
+
+    #[error("cannot get random bytes from the operating system for the server's token: {0}")]
+    Random(String),
+
     #[error("cannot find the stsenv binary's path: {0}")]
     OwnPath(String),
 

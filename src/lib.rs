@@ -2,8 +2,8 @@
 //! `main.rs` is a thin edge over these modules; the library exists so tests can drive the
 //! renderers directly.
 //!
-//! Layers, top to bottom (imports go down, never up): the commands (`cli`, `cmd`), the
-//! credential engine (`engine`), and the ground (everything else).
+//! Layers, top to bottom (imports go down, never up): the commands (`cli`, `cmd`, `server`),
+//! the credential engine (`engine`), and the ground (everything else).
 
 pub mod aws_files;
 pub mod cache;
@@ -17,6 +17,7 @@ pub mod guard;
 pub mod helper;
 pub mod mfa;
 pub mod net;
+pub mod server;
 pub mod session;
 pub mod shell;
 pub mod sts;

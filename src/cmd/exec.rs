@@ -1,6 +1,7 @@
-//! `stsenv exec <TARGET> [-- <cmd>]`: the credentials go straight into the command's (or
-//! `$SHELL`'s) environment, with the same variables set and unset as `assume`. On Unix stsenv
-//! replaces itself with the command, so its exit status and signals are the command's own.
+//! `stsenv exec <TARGET> [-- <cmd>]`: runs the command (or `$SHELL`) with the credentials.
+//! Plain, they go straight into its environment (the variables `assume` sets and unsets) and
+//! stsenv replaces itself with it on Unix; with `--server`, stsenv stays its parent and
+//! serves it refreshing credentials (see `server`).
 
 use std::process::Command;
 
@@ -8,12 +9,16 @@ use crate::cli::ExecArgs;
 use crate::cmd::Output;
 use crate::engine;
 use crate::error::Error;
+use crate::server;
 
-/// Returns only on failure (on Unix) or with the command's exit code (elsewhere).
+/// Returns only on failure (plain, on Unix) or with the command's exit status.
 pub fn run(args: &ExecArgs) -> Result<Output, Error> {
     let req = super::request(&args.opts)?;
-    let session = engine::obtain(&req)?;
     let argv = command_line(&args.command);
+    if args.server {
+        return server::run(req, &argv).map(Output::Exit);
+    }
+    let session = engine::obtain(&req)?;
     let (program, rest) = argv.split_first().expect("command_line is never empty");
     let mut cmd = Command::new(program);
     cmd.args(rest);
