@@ -114,7 +114,7 @@ fn assert_secret_free(body: &str) {
 }
 
 /// stsenv exec --server running a child that writes down its endpoint and environment, then
-/// waits for `stop` in HOME.
+/// waits for `stop` in HOME (or for HOME to go, when a failed test drops it).
 struct Served {
     stsenv: Child,
     home: PathBuf,
@@ -125,7 +125,7 @@ struct Served {
 const WAITING_CHILD: &str = r#"printf '%s\n%s\n' "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN" > "$HOME/endpoint.tmp"
 env > "$HOME/child-env"
 mv "$HOME/endpoint.tmp" "$HOME/endpoint"
-while [ ! -e "$HOME/stop" ]; do sleep 0.05; done"#;
+while [ ! -e "$HOME/stop" ] && [ -d "$HOME" ]; do sleep 0.05; done"#;
 
 impl Served {
     fn start(env: &TestEnv, stsenv_args: &[&str]) -> Served {
@@ -668,7 +668,7 @@ fn exit_codes_are_the_childs_and_signals_reach_it() {
     let script = r#"for s in INT HUP QUIT; do trap "echo $s >> \"\$HOME/got\"" $s; done
 trap 'echo TERM >> "$HOME/got"; exit 3' TERM
 touch "$HOME/ready"
-while :; do sleep 0.05 & wait; done"#;
+while [ -d "$HOME" ]; do sleep 0.05 & wait; done"#;
     let mut stsenv = env
         .command(BIN)
         .args(["exec", "--server", "deploy", "--", "sh", "-c", script])
