@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::cache::{Mode, EXPIRY_WINDOW_SECS};
 use crate::engine::{self, Request};
-use crate::error::{say, Error};
+use crate::error::{sanitize, say, Error};
 use crate::session::{Credentials, Session};
 use crate::time;
 
@@ -112,7 +112,8 @@ impl Holder {
                 st.failure = None;
             }
             Err(e) => {
-                let message = e.to_string();
+                // One line for the SDK to show, as for stderr.
+                let message = sanitize(&e.to_string());
                 // Once per failure, not once per attempt or request.
                 if st.failure.as_deref() != Some(message.as_str()) {
                     say(&refresh_failed(&e, &st.session));
