@@ -20,7 +20,7 @@ fi
 pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@"; }
 command -v moto_server >/dev/null 2>&1 || pip_install 'moto[server]'
 command -v aws >/dev/null 2>&1 || pip_install awscli
-python3 -c 'import boto3' 2>/dev/null || pip_install boto3
+python3 -c 'import boto3' >/dev/null 2>&1 || pip_install boto3
 # pyenv installs put new commands behind shims that need a rehash.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
 

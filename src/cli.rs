@@ -142,8 +142,13 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub opts: AssumeOptions,
 
-    /// The command to run, after `--`
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    /// Serve the command refreshing credentials from 127.0.0.1 (the SDKs' container credential
+    /// endpoint) instead of fixed keys in its environment; stsenv stays its parent
+    #[arg(long)]
+    pub server: bool,
+
+    /// The command to run, after `--` [default: $SHELL]
+    #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 

@@ -103,11 +103,21 @@ pub enum Error {
     #[error("HOME is not set: set HOME or {0}")]
     NoHome(&'static str),
 
-    #[error("cannot run {program}: {source}")]
+    /// Worded as the shells word it, since it stands where the shell's own message would.
+    #[error("{}", exec_message(program, source))]
     Exec {
         program: String,
         source: std::io::Error,
     },
+
+    #[error("cannot start the credential server on 127.0.0.1: {0}; check that the loopback interface is up")]
+    ServerStart(std::io::Error),
+
+    #[error("{0} gives long-term keys, which never expire and which the container credential endpoint cannot carry: run `stsenv exec {0}` without --server")]
+    ServerNeedsSession(String),
+
+    #[error("cannot get random bytes from the operating system for the server's token: {0}")]
+    Random(String),
 
     #[error("cannot find the stsenv binary's path: {0}")]
     OwnPath(String),
@@ -124,12 +134,33 @@ impl From<String> for Error {
 }
 
 impl Error {
+    /// The exit status for this failure: what a shell gives a command it could not run
+    /// (127 not found, 126 found but not runnable), else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Exec { source, .. } if source.kind() == std::io::ErrorKind::NotFound => 127,
+            Error::Exec { .. } => 126,
+            _ => 1,
+        }
+    }
+
     pub fn bad(what: &'static str, value: &str, why: impl Into<String>) -> Self {
         Error::BadValue {
             what,
             value: value.to_string(),
             why: why.into(),
         }
+    }
+}
+
+fn exec_message(program: &str, source: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match source.kind() {
+        // A bare name was looked up on PATH; a path names one file.
+        ErrorKind::NotFound if !program.contains('/') => format!("{program}: command not found"),
+        ErrorKind::NotFound => format!("{program}: No such file or directory"),
+        ErrorKind::PermissionDenied => format!("{program}: Permission denied"),
+        _ => format!("{program}: cannot execute: {source}"),
     }
 }
 

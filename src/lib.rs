@@ -2,8 +2,8 @@
 //! `main.rs` is a thin edge over these modules; the library exists so tests can drive the
 //! renderers directly.
 //!
-//! Layers, top to bottom (imports go down, never up): the commands (`cli`, `cmd`), the
-//! credential engine (`engine`), and the ground (everything else).
+//! Layers, top to bottom (imports go down, never up): the commands (`cli`, `cmd`, `server`),
+//! the credential engine (`engine`), and the ground (everything else).
 
 pub mod aws_files;
 pub mod browser;
@@ -20,6 +20,7 @@ pub mod ini;
 pub mod mfa;
 pub mod net;
 pub mod picker;
+pub mod server;
 pub mod session;
 pub mod shell;
 pub mod sso;

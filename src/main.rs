@@ -46,7 +46,7 @@ fn main() -> ExitCode {
 /// A failure of a command whose stdout is not eval'd.
 fn report(err: &Error) -> ExitCode {
     say(&err.to_string());
-    ExitCode::from(1)
+    ExitCode::from(err.exit_code())
 }
 
 fn fail(shell: Shell, err: &Error) -> ExitCode {

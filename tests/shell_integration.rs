@@ -298,10 +298,10 @@ fn exec_runs_the_command_with_the_credentials_and_its_exit_code() {
         .args(["exec", "deploy", "--", "/no/such/program"])
         .output()
         .unwrap();
-    assert!(
-        !out.status.success() && stderr(&out).contains("cannot run /no/such/program"),
-        "{}",
-        stderr(&out)
+    assert_eq!(out.status.code(), Some(127));
+    assert_eq!(
+        stderr(&out),
+        "stsenv: /no/such/program: No such file or directory\n"
     );
 }
 

@@ -1,6 +1,7 @@
-//! `stsenv exec <TARGET> -- <cmd>`: the credentials go straight into the command's
-//! environment, with the same variables set and unset as `assume`. On Unix stsenv replaces
-//! itself with the command, so its exit status and signals are the command's own.
+//! `stsenv exec <TARGET> [-- <cmd>]`: runs the command (or `$SHELL`) with the credentials.
+//! Plain, they go straight into its environment (the variables `assume` sets and unsets) and
+//! stsenv replaces itself with it on Unix; with `--server`, stsenv stays its parent and
+//! serves it refreshing credentials (see `server`).
 
 use std::process::Command;
 
@@ -8,15 +9,17 @@ use crate::cli::ExecArgs;
 use crate::cmd::Output;
 use crate::engine;
 use crate::error::Error;
+use crate::server;
 
-/// Returns only on failure (on Unix) or with the command's exit code (elsewhere).
+/// Returns only on failure (plain, on Unix) or with the command's exit status.
 pub fn run(args: &ExecArgs) -> Result<Output, Error> {
     let req = super::request(&args.opts)?;
+    let argv = command_line(&args.command);
+    if args.server {
+        return server::run(req, &argv).map(Output::Exit);
+    }
     let session = engine::obtain(&req)?;
-    let (program, rest) = args
-        .command
-        .split_first()
-        .ok_or_else(|| Error::Usage("give the command to run after `--`".into()))?;
+    let (program, rest) = argv.split_first().expect("command_line is never empty");
     let mut cmd = Command::new(program);
     cmd.args(rest);
     for (name, value) in session.env() {
@@ -32,6 +35,13 @@ pub fn run(args: &ExecArgs) -> Result<Output, Error> {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit only, which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                crate::guard::restore_core_limit();
+                Ok(())
+            });
+        }
         Err(cannot(cmd.exec()))
     }
     #[cfg(not(unix))]
@@ -39,4 +49,17 @@ pub fn run(args: &ExecArgs) -> Result<Output, Error> {
         let status = cmd.status().map_err(cannot)?;
         Ok(Output::Exit(status.code().unwrap_or(1)))
     }
+}
+
+/// The command as given, or the user's shell: a sub-shell with the credentials, as aws-vault
+/// starts one.
+fn command_line(command: &[String]) -> Vec<String> {
+    if !command.is_empty() {
+        return command.to_vec();
+    }
+    let shell = std::env::var("SHELL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "/bin/sh".into());
+    vec![shell]
 }
