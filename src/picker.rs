@@ -66,6 +66,10 @@ pub fn pick(prompt: &str, items: &[String]) -> io::Result<Option<usize>> {
             width: w as usize,
         };
         draw(&mut g.0, &view)?;
+        // scripts/bench.sh times the first frame: start, load, rank and draw, then stop.
+        if std::env::var_os("STSENV_PICKER_FIRST_FRAME_ONLY").is_some() {
+            return Ok(None);
+        }
         // crossterm waits forever once the terminal is gone and SIGHUP is ignored: wake up
         // now and then, and let a write to the terminal fail instead.
         while !event::poll(Duration::from_millis(300))? {
