@@ -160,6 +160,14 @@ pub struct AssumeOptions {
     #[arg(add = ArgValueCandidates::new(profile_candidates))]
     pub target: String,
 
+    #[command(flatten)]
+    pub flags: AssumeFlags,
+}
+
+/// How to assume a target: every assume option but the target itself, which `console` may
+/// leave out.
+#[derive(Debug, Args)]
+pub struct AssumeFlags {
     /// Profile whose credentials assume the role ARN (default: the standard AWS credential chain)
     #[arg(short = 'p', long, value_name = "NAME", add = ArgValueCandidates::new(profile_candidates))]
     pub profile: Option<String>,

@@ -11,7 +11,7 @@ use crate::error::Error;
 
 /// Returns only on failure (on Unix) or with the command's exit code (elsewhere).
 pub fn run(args: &ExecArgs) -> Result<Output, Error> {
-    let req = super::request(&args.opts)?;
+    let req = super::request(&args.opts.target, &args.opts.flags)?;
     let session = engine::obtain(&req)?;
     let (program, rest) = args
         .command

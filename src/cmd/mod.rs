@@ -12,7 +12,7 @@ pub mod profiles;
 pub mod refresh;
 pub mod whoami;
 
-use crate::cli::{AssumeOptions, Command};
+use crate::cli::{AssumeFlags, Command};
 use crate::engine::request::{DEFAULT_MFA_SESSION, DEFAULT_TIMEOUT};
 use crate::engine::{CacheMode, Request, Target};
 use crate::error::Error;
@@ -84,8 +84,8 @@ pub fn run(command: Command) -> Result<Output, Failure> {
 }
 
 /// The request that `assume` options describe, every value checked.
-pub fn request(a: &AssumeOptions) -> Result<Request, Error> {
-    let mut req = Request::new(&a.target)?;
+pub fn request(target: &str, a: &AssumeFlags) -> Result<Request, Error> {
+    let mut req = Request::new(target)?;
     req.profile = a.profile.clone();
     req.policy_arns = a.policy_arns.clone();
     req.check()?;

@@ -41,7 +41,7 @@ pub fn run(shell: Shell) -> Result<Output, Error> {
             ))
         })?
         .opts;
-    let mut req = super::request(&opts)?;
+    let mut req = super::request(&opts.target, &opts.flags)?;
     let current = std::env::var("AWS_ACCESS_KEY_ID").ok();
     for name in SESSION_CREDENTIALS {
         // Nothing else runs yet: no thread can be reading the environment.
