@@ -8,5 +8,5 @@ pub mod plan;
 pub mod request;
 pub mod source;
 
-pub use obtain::{obtain, source_profiles};
+pub use obtain::{obtain, origin, source_profiles};
 pub use request::{CacheMode, Request, Target};
