@@ -88,6 +88,9 @@ pub enum Error {
     Network(String),
 
     #[error("{0}")]
+    Console(String),
+
+    #[error("{0}")]
     Proxy(String),
 
     #[error("cannot start the async runtime: {0}")]

@@ -6,6 +6,7 @@
 //! credential engine (`engine`), and the ground (everything else).
 
 pub mod aws_files;
+pub mod browser;
 pub mod cache;
 pub mod cli;
 pub mod cmd;
@@ -19,6 +20,7 @@ pub mod mfa;
 pub mod net;
 pub mod session;
 pub mod shell;
+pub mod signin;
 pub mod sts;
 pub mod time;
 pub mod validate;
