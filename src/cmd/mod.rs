@@ -6,6 +6,7 @@ pub mod assume;
 pub mod cache;
 pub mod clear;
 pub mod completions;
+pub mod console;
 pub mod exec;
 pub mod init;
 pub mod profiles;
@@ -73,6 +74,7 @@ pub fn run(command: Command) -> Result<Output, Failure> {
             refresh::run(shell).map_err(Failure::eval(shell))
         }
         Command::Whoami(args) => whoami::run(&args).map_err(Failure::plain),
+        Command::Console(args) => console::run(&args).map_err(Failure::plain),
         Command::Init { shell } => {
             let shell = evaluated(shell.into());
             init::run(shell).map_err(Failure::eval(shell))
