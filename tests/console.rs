@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::fake_http::{self, FakeHttp, HttpRequest, HttpResponse};
 use common::fake_sts::FakeSts;
-use common::shells::Sh;
+use common::shells::{self, get, Sh};
 use common::tty::Tmux;
 use common::*;
 
@@ -690,4 +690,54 @@ fn endpoint_failures_are_one_line_in_words() {
         "{err}"
     );
     assert!(browser_urls(&env).is_empty());
+}
+
+fn hook_line(sh: Sh) -> String {
+    match sh {
+        Sh::Fish => format!("{} init fish | source", sh.word(BIN)),
+        _ => format!("eval \"$({} init {})\"", sh.word(BIN), sh.program()),
+    }
+}
+
+#[test]
+fn assume_dash_c_in_the_hooks_assumes_here_and_opens_the_console() {
+    let sts = FakeSts::numbered(3600);
+    let fed = Federation::start(&[]);
+    let env = env_for(&sts);
+    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
+        for flag in ["-c", "--console"] {
+            let _ = std::fs::remove_file(env.home().join("browser-urls"));
+            let strict = if sh == Sh::Fish { "" } else { "set -u; " };
+            let script = format!(
+                "{strict}{}; assume {flag} deploy --no-cache; {}",
+                hook_line(sh),
+                sh.dump(&shells::vars())
+            );
+            let out = sh.run(&env, &script, &[("STSENV_FEDERATION_URL", &fed.url())]);
+            assert!(out.status.success(), "{sh:?}: {}", stderr(&out));
+            let vars = shells::parse(&out.stdout);
+            let akid = get(&vars, "AWS_ACCESS_KEY_ID").unwrap();
+            assert!(akid.starts_with("AssumeRole"), "{sh:?}");
+            assert_eq!(get(&vars, "STSENV_PROFILE").as_deref(), Some("deploy"));
+            let urls = browser_urls(&env);
+            assert_eq!(urls.len(), 1, "{sh:?} {flag}: {urls:?}");
+            let (_, session) = fed.sessions().pop().unwrap();
+            assert_eq!(session["sessionId"], akid.as_str(), "{sh:?}");
+            assert_eq!(
+                login_query(&urls[0], &fed.url())["Destination"],
+                "https://eu-west-1.console.aws.amazon.com/console/home?region=eu-west-1"
+            );
+            assert!(stderr(&out).contains("opened the AWS console for deploy"));
+        }
+        // A failed assume opens nothing and changes nothing.
+        let _ = std::fs::remove_file(env.home().join("browser-urls"));
+        let status = if sh == Sh::Fish { "$status" } else { "$?" };
+        let script = format!(
+            "{}; assume -c nosuch 2>/dev/null; echo rc={status}",
+            hook_line(sh)
+        );
+        let out = sh.run(&env, &script, &[("STSENV_FEDERATION_URL", &fed.url())]);
+        assert!(!stdout(&out).contains("rc=0"), "{sh:?}: {}", stdout(&out));
+        assert!(browser_urls(&env).is_empty(), "{sh:?}");
+    }
 }
