@@ -29,19 +29,35 @@ function __stsenv_save
     end
 end
 
+# assume [-c|--console] [stsenv assume options…]: -c also opens the AWS console, signed in
+# with the credentials just applied.
 function assume --description 'Assume an AWS role in this shell (stsenv)'
-    # Help goes to the terminal, not to source.
+    set -l args
+    set -l console 0
+    set -l rest 0
     for a in $argv
+        if test $rest = 1
+            set -a args $a
+            continue
+        end
         switch $a
             case --
-                break
+                set rest 1
+                set -a args $a
             case -h --help
-                @STSENV@ assume $argv
+                # Help goes to the terminal, not to source.
+                @STSENV@ assume $a
                 return
+            case -c --console
+                set console 1
+            case '*'
+                set -a args $a
         end
     end
     __stsenv_save
-    __stsenv_eval assume --shell fish $argv
+    __stsenv_eval assume --shell fish $args
+    or return $status
+    test $console = 0; or @STSENV@ console
 end
 
 function unassume --description 'Remove what assume set (stsenv)'

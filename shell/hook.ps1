@@ -16,14 +16,22 @@ function global:__stsenv_eval {
 # What assume replaces and unassume puts back: kept when a session starts.
 $global:__stsenv_saved_names = @('AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_DEFAULT_PROFILE')
 
+# assume [-c|--console] [stsenv assume options…]: -c also opens the AWS console, signed in
+# with the credentials just applied.
 function global:assume {
-    # Help goes to the terminal, not to Invoke-Expression.
+    $rest = @()
+    $console = $false
+    $after = $false
     foreach ($a in $args) {
-        if ($a -eq '--') { break }
+        if ($after) { $rest += $a; continue }
+        if ($a -eq '--') { $after = $true; $rest += $a; continue }
+        # Help goes to the terminal, not to Invoke-Expression.
         if ($a -eq '-h' -or $a -eq '--help') {
-            & $global:__stsenv_exe assume @args
+            & $global:__stsenv_exe assume $a
             return
         }
+        if ($a -ceq '-c' -or $a -ceq '--console') { $console = $true; continue }
+        $rest += $a
     }
     if (-not $env:STSENV_PROFILE) {
         $global:__stsenv_saved = @{}
@@ -32,7 +40,8 @@ function global:assume {
             if ($null -ne $item) { $global:__stsenv_saved[$name] = $item.Value }
         }
     }
-    __stsenv_eval assume --shell powershell @args
+    __stsenv_eval assume --shell powershell @rest
+    if ($console -and $LASTEXITCODE -eq 0) { & $global:__stsenv_exe console }
 }
 
 function global:unassume {

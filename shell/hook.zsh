@@ -32,17 +32,28 @@ __stsenv_save() {
     done
 }
 
+# assume [-c|--console] [stsenv assume options…]: -c also opens the AWS console, signed in
+# with the credentials just applied.
 assume() {
-    local __stsenv_a
-    # Help goes to the terminal, not to eval.
+    local __stsenv_a __stsenv_console=0 __stsenv_rest=0
+    local -a __stsenv_args
+    __stsenv_args=()
     for __stsenv_a in "$@"; do
+        if [[ $__stsenv_rest == 1 ]]; then
+            __stsenv_args+=("$__stsenv_a")
+            continue
+        fi
         case $__stsenv_a in
-        --) break ;;
-        -h | --help) @STSENV@ assume "$@"; return ;;
+        --) __stsenv_rest=1; __stsenv_args+=("$__stsenv_a") ;;
+        # Help goes to the terminal, not to eval.
+        -h | --help) @STSENV@ assume "$__stsenv_a"; return ;;
+        -c | --console) __stsenv_console=1 ;;
+        *) __stsenv_args+=("$__stsenv_a") ;;
         esac
     done
     __stsenv_save
-    __stsenv_eval assume --shell zsh "$@"
+    __stsenv_eval assume --shell zsh "${__stsenv_args[@]}" || return
+    [[ $__stsenv_console == 0 ]] || @STSENV@ console
 }
 
 unassume() {

@@ -57,6 +57,15 @@ pub enum Command {
         #[command(subcommand)]
         action: SsoAction,
     },
+    /// Open the AWS console in your browser, signed in as a role (or as this shell's
+    /// credentials)
+    #[command(
+        after_help = "stsenv console prod-admin                  # assume prod-admin, open the console home\n\
+stsenv console prod-admin --service s3     # the S3 console, in the region in force\n\
+stsenv console                             # the credentials `assume` set in this shell\n\
+stsenv console prod-admin --print          # the sign-in URL on stdout (valid 15 minutes)"
+    )]
+    Console(Box<ConsoleArgs>),
     /// Print the shell functions for your rc file: assume, unassume, stsenv_prompt
     #[command(
         after_help = "bash:       eval \"$(stsenv init bash)\"        (in ~/.bashrc)\n\
@@ -214,6 +223,45 @@ pub struct LogoutArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("duration", |a| a.help(
+    "How long the console session lasts: seconds, or 15m, 1h, 12h (a role assumed with IAM \
+user keys: up to 12 h; IAM user keys: up to 36 h) [default: as long as the credentials]"
+)))]
+#[command(mut_arg("region", |a| a.help("Region for the STS call and the console page")))]
+pub struct ConsoleArgs {
+    /// A role ARN or profile name, assumed as `stsenv assume` would [default: the credentials
+    /// `assume` set in this shell]
+    #[arg(add = ArgValueCandidates::new(profile_candidates))]
+    pub target: Option<String>,
+
+    #[command(flatten)]
+    pub flags: AssumeFlags,
+
+    /// Open this service's console (s3, ec2, cloudformation, iam, lambda, …; any other name
+    /// opens /NAME/home) in the region in force
+    #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(service_candidates))]
+    pub service: Option<String>,
+
+    /// Open this console URL (or a path on the console, /s3/buckets) instead of a service's home
+    #[arg(long, value_name = "URL", conflicts_with = "service")]
+    pub destination: Option<String>,
+
+    /// Print the sign-in URL on stdout and open nothing (for scripts); it signs anyone in
+    /// for 15 minutes
+    #[arg(long, conflicts_with = "no_browser")]
+    pub print: bool,
+
+    /// Start no browser: show the sign-in URL on the terminal instead
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// The sign-in federation endpoint instead of the partition's (a test hook, also
+    /// STSENV_FEDERATION_URL)
+    #[arg(long, value_name = "URL", hide = true)]
+    pub federation_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct WhoamiArgs {
     /// Ask as this profile (assumed as `stsenv assume` would) instead of the current credentials
     #[arg(short = 'p', long, value_name = "NAME", add = ArgValueCandidates::new(profile_candidates))]
@@ -236,6 +284,14 @@ pub struct AssumeOptions {
     #[arg(add = ArgValueCandidates::new(profile_candidates))]
     pub target: Option<String>,
 
+    #[command(flatten)]
+    pub flags: AssumeFlags,
+}
+
+/// How to assume a target: every assume option but the target itself, which `console` may
+/// leave out.
+#[derive(Debug, Args)]
+pub struct AssumeFlags {
     /// Profile whose credentials assume the role ARN (default: the standard AWS credential chain)
     #[arg(short = 'p', long, value_name = "NAME", add = ArgValueCandidates::new(profile_candidates))]
     pub profile: Option<String>,
@@ -392,5 +448,13 @@ pub fn profile_candidates() -> Vec<CompletionCandidate> {
                 .map(|a| a.to_string().into());
             CompletionCandidate::new(name).help(help)
         })
+        .collect()
+}
+
+/// The console's service names, with the page each opens.
+pub fn service_candidates() -> Vec<CompletionCandidate> {
+    crate::federation::SERVICES
+        .iter()
+        .map(|s| CompletionCandidate::new(s.name).help(Some(format!("/{}/home", s.path).into())))
         .collect()
 }

@@ -95,6 +95,9 @@ pub enum Error {
     SsoLoginNeeded { what: String, profile: String },
 
     #[error("{0}")]
+    Console(String),
+
+    #[error("{0}")]
     Proxy(String),
 
     #[error("cannot start the async runtime: {0}")]

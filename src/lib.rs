@@ -13,6 +13,7 @@ pub mod cmd;
 pub mod credentials_file;
 pub mod engine;
 pub mod error;
+pub mod federation;
 pub mod fsutil;
 pub mod guard;
 pub mod helper;

@@ -118,6 +118,31 @@ impl Sts {
         self.credentials(resp.credentials(), "GetSessionToken", serial)
     }
 
+    /// Credentials the console takes, for long-term IAM user keys (which it does not):
+    /// GetFederationToken as federated user `name`, limited by `policy`. Returns them and the
+    /// federated user's ARN.
+    pub async fn get_federation_token(
+        &self,
+        creds: &Credentials,
+        name: &str,
+        duration: Option<u32>,
+        policy: &str,
+        source_label: &str,
+    ) -> Result<(Credentials, Option<String>), Error> {
+        let resp = self
+            .client(creds)
+            .get_federation_token()
+            .name(name)
+            .set_duration_seconds(duration.map(|d| d as i32))
+            .policy(policy)
+            .send()
+            .await
+            .map_err(|e| self.explain(e, "GetFederationToken", name, None, source_label))?;
+        let federated = self.credentials(resp.credentials(), "GetFederationToken", name)?;
+        let arn = resp.federated_user().map(|u| u.arn().to_string());
+        Ok((federated, arn))
+    }
+
     /// Who `creds` belong to: (account, ARN, user id).
     pub async fn caller_identity(
         &self,
@@ -269,6 +294,9 @@ impl Sts {
                     ),
                     "AccessDenied" if action == "GetSessionToken" => format!(
                         "access denied to GetSessionToken with MFA device {what}: check the serial and that your keys are an IAM user's ({detail})"
+                    ),
+                    "AccessDenied" if action == "GetFederationToken" => format!(
+                        "access denied to GetFederationToken for the keys {source_label}: the IAM user needs sts:GetFederationToken, and only long-term keys may call it ({detail})"
                     ),
                     "AccessDenied" => format!(
                         "access denied assuming {role}: check the role's trust policy and your sts:AssumeRole permission ({detail})"

@@ -137,6 +137,44 @@ fn bash_completes_live_profile_names() {
 }
 
 #[test]
+fn console_completes_profile_names_and_service_names() {
+    require("bash", "apt-get install bash");
+    let env = env_with_profiles();
+    let load = format!("source '{}'", repo_file("stsenv.bash").display());
+    let f = "_clap_complete_stsenv";
+    assert!(bash_complete(&env, &load, f, &["stsenv", "co"]).contains(&"console".to_string()));
+    assert_eq!(
+        bash_complete(&env, &load, f, &["stsenv", "console", "d"]),
+        ["dev", "dev-admin"]
+    );
+    assert_eq!(
+        bash_complete(
+            &env,
+            &load,
+            f,
+            &["stsenv", "console", "dev", "--service", "s"]
+        ),
+        [
+            "s3",
+            "sagemaker",
+            "secretsmanager",
+            "securityhub",
+            "sns",
+            "sqs",
+            "ssm",
+            "sso",
+            "states"
+        ]
+    );
+    require("fish", "apt-get install fish");
+    let load = format!("source '{}'", repo_file("stsenv.fish").display());
+    assert_eq!(
+        fish_complete(&env, &load, "stsenv console dev --service dyn"),
+        ["dynamodb\t/dynamodbv2/home"]
+    );
+}
+
+#[test]
 fn the_assume_function_completes_like_stsenv_assume_in_bash() {
     let env = env_with_profiles();
     let load = format!("eval \"$('{BIN}' init bash)\"");

@@ -9,7 +9,7 @@ use crate::error::{say, Error};
 use crate::shell::Shell;
 
 pub fn run(args: &AssumeArgs, shell: Shell) -> Result<Output, Error> {
-    let req = super::request(&args.opts)?;
+    let req = super::request(&super::target_of(&args.opts)?, &args.opts.flags)?;
     if let Some(name) = &args.write_profile {
         credentials_file::check_profile_name(name)?;
         let chain = engine::source_profiles(&req)?;

@@ -13,7 +13,7 @@ use crate::server;
 
 /// Returns only on failure (plain, on Unix) or with the command's exit status.
 pub fn run(args: &ExecArgs) -> Result<Output, Error> {
-    let req = super::request(&args.opts)?;
+    let req = super::request(&super::target_of(&args.opts)?, &args.opts.flags)?;
     let argv = command_line(&args.command);
     if args.server {
         return server::run(req, &argv).map(Output::Exit);

@@ -6,6 +6,7 @@ pub mod assume;
 pub mod cache;
 pub mod clear;
 pub mod completions;
+pub mod console;
 pub mod exec;
 pub mod init;
 pub mod login;
@@ -15,7 +16,7 @@ pub mod refresh;
 pub mod sso;
 pub mod whoami;
 
-use crate::cli::{AssumeOptions, Command};
+use crate::cli::{AssumeFlags, Command};
 use crate::engine::request::{DEFAULT_MFA_SESSION, DEFAULT_TIMEOUT};
 use crate::engine::{CacheMode, Request, Target};
 use crate::error::Error;
@@ -79,6 +80,7 @@ pub fn run(command: Command) -> Result<Output, Failure> {
         Command::Login(args) => login::run(&args).map_err(Failure::plain),
         Command::Logout(args) => logout::run(&args).map_err(Failure::plain),
         Command::Sso { action } => sso::run(action).map_err(Failure::plain),
+        Command::Console(args) => console::run(&args).map_err(Failure::plain),
         Command::Init { shell } => {
             let shell = evaluated(shell.into());
             init::run(shell).map_err(Failure::eval(shell))
@@ -90,12 +92,8 @@ pub fn run(command: Command) -> Result<Output, Failure> {
 }
 
 /// The request that `assume` options describe, every value checked.
-pub fn request(a: &AssumeOptions) -> Result<Request, Error> {
-    let target = match &a.target {
-        Some(t) => t.clone(),
-        None => pick_target(a.no_input)?,
-    };
-    let mut req = Request::new(&target)?;
+pub fn request(target: &str, a: &AssumeFlags) -> Result<Request, Error> {
+    let mut req = Request::new(target)?;
     req.profile = a.profile.clone();
     req.policy_arns = a.policy_arns.clone();
     req.check()?;
@@ -206,10 +204,18 @@ fn replay(req: &Request, session: &Session) -> Option<String> {
     Some(quoted.join(" "))
 }
 
+/// The target of the assume options: as given, or picked from a list on the terminal.
+pub fn target_of(a: &crate::cli::AssumeOptions) -> Result<String, Error> {
+    match &a.target {
+        Some(t) => Ok(t.clone()),
+        None => pick_target(a.flags.no_input),
+    }
+}
+
 /// The profile a person picks from a list on the terminal, when no TARGET was given: every
 /// profile with its kind, account and role, and whether credentials for it are at hand; the
 /// one this shell assumed last first.
-fn pick_target(no_input: bool) -> Result<String, Error> {
+pub fn pick_target(no_input: bool) -> Result<String, Error> {
     if no_input || !crate::tty::interactive() {
         return Err(Error::Usage(
             "no TARGET given: name a role ARN or a profile (`stsenv profiles` lists them)".into(),

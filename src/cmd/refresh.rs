@@ -41,7 +41,11 @@ pub fn run(shell: Shell) -> Result<Output, Error> {
             ))
         })?
         .opts;
-    let mut req = super::request(&opts)?;
+    let target = opts
+        .target
+        .clone()
+        .ok_or_else(|| Error::Usage("STSENV_ARGS names no target; run `assume` again".into()))?;
+    let mut req = super::request(&target, &opts.flags)?;
     let current = std::env::var("AWS_ACCESS_KEY_ID").ok();
     for name in SESSION_CREDENTIALS {
         // Nothing else runs yet: no thread can be reading the environment.

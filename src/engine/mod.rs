@@ -9,5 +9,5 @@ pub mod request;
 pub mod signin;
 pub mod source;
 
-pub use obtain::{obtain, source_profiles};
+pub use obtain::{obtain, origin, source_profiles};
 pub use request::{CacheMode, Request, Target};

@@ -100,6 +100,15 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
     Ok(session(creds))
 }
 
+/// How the credentials `req` asks for are got (a role assumed directly with IAM user keys, a
+/// chained one, an MFA session…), from the plan alone: no request, no prompt.
+pub fn origin(req: &Request) -> Result<plan::Origin, Error> {
+    let env = |k: &str| std::env::var(k).ok();
+    let profiles = load_profiles()?;
+    let plan = plan::plan(req, &profiles, &config_files(), &env)?;
+    Ok(plan.origin(&profiles, &env))
+}
+
 /// The profiles whose credentials `req` is made from (its chain and source profile): what
 /// `--write-profile` must not overwrite with the result.
 pub fn source_profiles(req: &Request) -> Result<Vec<String>, Error> {

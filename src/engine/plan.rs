@@ -26,6 +26,80 @@ pub struct Plan {
 
 pub const DEFAULT_REGION: &str = "us-east-1";
 
+/// How a plan's credentials are got, as far as signing in to the console cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A role assumed with long-term IAM user keys: the one kind whose console session can be
+    /// given a length of its own (SessionDuration).
+    DirectRole,
+    /// A role assumed with temporary credentials (another role, an MFA session, SSO) or a web
+    /// identity token: the console session lasts as long as the credentials.
+    RoleFromSession,
+    /// An MFA session (GetSessionToken), which the console does not take.
+    MfaSession,
+    /// The source's own credentials as they are: static keys, SSO, credential_process.
+    AsSourced,
+}
+
+impl Plan {
+    /// Decided from the plan and the config alone, so a cache hit answers as a fresh assume
+    /// would. `env` reads the process environment.
+    pub fn origin(&self, profiles: &ProfileSet, env: &dyn Fn(&str) -> Option<String>) -> Origin {
+        match self.hops.as_slice() {
+            [] if self.source_mfa.is_some() => Origin::MfaSession,
+            [] if matches!(self.source, Source::WebIdentity { .. }) => Origin::RoleFromSession,
+            [] => Origin::AsSourced,
+            [hop] => {
+                // As the engine does it: long-term keys and an MFA device make an MFA session
+                // first, unless the role is to last over an hour.
+                let via_mfa_session =
+                    hop.call.mfa_serial.is_some() && hop.call.duration.is_none_or(|d| d <= 3600);
+                if long_term_source(&self.source, profiles, env) && !via_mfa_session {
+                    Origin::DirectRole
+                } else {
+                    Origin::RoleFromSession
+                }
+            }
+            _ => Origin::RoleFromSession,
+        }
+    }
+}
+
+/// Whether `source` gives long-term IAM user keys (no session token), as far as the config
+/// and the environment tell without asking anyone; false when they don't.
+fn long_term_source(
+    source: &Source,
+    profiles: &ProfileSet,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> bool {
+    let set = |k: &str| env(k).is_some_and(|v| !v.is_empty());
+    let keys_in_env = || set("AWS_ACCESS_KEY_ID") && !set("AWS_SESSION_TOKEN");
+    let keys_of = |name: &str, any_kind: bool| {
+        profiles.get_profile(name).is_some_and(|p| {
+            let has = |k: &str| p.get(k).is_some_and(|v| !v.is_empty());
+            (any_kind || crate::aws_files::kind(p) == "static")
+                && has("aws_access_key_id")
+                && !has("aws_session_token")
+        })
+    };
+    match source {
+        Source::StaticKeys(p) => keys_of(p, true),
+        Source::Profile(p) => keys_of(p, false),
+        Source::DefaultChain if set("AWS_ACCESS_KEY_ID") => keys_in_env(),
+        Source::DefaultChain => keys_of(
+            &env("AWS_PROFILE")
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| "default".into()),
+            false,
+        ),
+        Source::Provider {
+            kind: chain::CredentialSource::Environment,
+            ..
+        } => keys_in_env(),
+        Source::Provider { .. } | Source::WebIdentity { .. } => false,
+    }
+}
+
 /// An MFA session asked for on a profile without a role.
 #[derive(Debug, Clone)]
 pub struct SourceMfa {
@@ -278,4 +352,115 @@ fn apply_to(req: &Request, hop: &mut Hop) -> Result<(), Error> {
     call.tags = req.tags.clone();
     call.source_identity = req.source_identity.clone();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profiles(text: &str) -> ProfileSet {
+        use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+        use aws_types::os_shim_internal::{Env, Fs};
+        let files = EnvConfigFiles::builder()
+            .include_default_config_file(false)
+            .include_default_credentials_file(false)
+            .with_contents(EnvConfigFileKind::Config, text)
+            .build();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(aws_config::profile::load(
+            &Fs::from_slice(&[]),
+            &Env::from_slice(&[]),
+            &files,
+            None,
+        ))
+        .unwrap()
+    }
+
+    const CONFIG: &str = "\
+[profile keys]
+aws_access_key_id = AKIA
+aws_secret_access_key = S
+[profile temp]
+aws_access_key_id = ASIA
+aws_secret_access_key = S
+aws_session_token = T
+[profile sso]
+sso_session = corp
+sso_account_id = 123456789012
+sso_role_name = r
+[profile direct]
+role_arn = arn:aws:iam::123456789012:role/direct
+source_profile = keys
+[profile chained]
+role_arn = arn:aws:iam::123456789012:role/chained
+source_profile = direct
+[profile from-temp]
+role_arn = arn:aws:iam::123456789012:role/t
+source_profile = temp
+[profile from-sso]
+role_arn = arn:aws:iam::123456789012:role/s
+source_profile = sso
+[profile mfa]
+role_arn = arn:aws:iam::123456789012:role/m
+source_profile = keys
+mfa_serial = arn:aws:iam::123456789012:mfa/me
+[profile mfa-long]
+role_arn = arn:aws:iam::123456789012:role/m
+source_profile = keys
+mfa_serial = arn:aws:iam::123456789012:mfa/me
+duration_seconds = 7200
+[profile user-mfa]
+aws_access_key_id = AKIA
+aws_secret_access_key = S
+mfa_serial = arn:aws:iam::123456789012:mfa/me
+";
+
+    fn origin_of(target: &str, vars: &[(&str, &str)]) -> Origin {
+        let set = profiles(CONFIG);
+        let env = |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        };
+        let req = Request::new(target).unwrap();
+        plan(&req, &set, "f", &env).unwrap().origin(&set, &env)
+    }
+
+    #[test]
+    fn only_a_role_assumed_with_long_term_keys_is_direct() {
+        assert_eq!(origin_of("direct", &[]), Origin::DirectRole);
+        assert_eq!(origin_of("chained", &[]), Origin::RoleFromSession);
+        assert_eq!(origin_of("from-temp", &[]), Origin::RoleFromSession);
+        assert_eq!(origin_of("from-sso", &[]), Origin::RoleFromSession);
+        // An MFA device on long-term keys means an MFA session first, unless the role is
+        // to last over an hour (then the code goes on AssumeRole itself).
+        assert_eq!(origin_of("mfa", &[]), Origin::RoleFromSession);
+        assert_eq!(origin_of("mfa-long", &[]), Origin::DirectRole);
+    }
+
+    #[test]
+    fn a_role_arn_is_direct_from_keys_in_the_environment_without_a_token() {
+        let arn = "arn:aws:iam::123456789012:role/x";
+        let keys = [("AWS_ACCESS_KEY_ID", "AKIA")];
+        assert_eq!(origin_of(arn, &keys), Origin::DirectRole);
+        let session = [("AWS_ACCESS_KEY_ID", "ASIA"), ("AWS_SESSION_TOKEN", "T")];
+        assert_eq!(origin_of(arn, &session), Origin::RoleFromSession);
+        assert_eq!(
+            origin_of(arn, &[("AWS_PROFILE", "keys")]),
+            Origin::DirectRole
+        );
+        assert_eq!(
+            origin_of(arn, &[("AWS_PROFILE", "sso")]),
+            Origin::RoleFromSession
+        );
+    }
+
+    #[test]
+    fn profiles_without_a_role_are_as_sourced_or_an_mfa_session() {
+        assert_eq!(origin_of("keys", &[]), Origin::AsSourced);
+        assert_eq!(origin_of("sso", &[]), Origin::AsSourced);
+        assert_eq!(origin_of("user-mfa", &[]), Origin::MfaSession);
+    }
 }

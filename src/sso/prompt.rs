@@ -31,7 +31,9 @@ impl TerminalUi {
             None => (Box::new(std::io::stderr()), std::io::stderr().is_terminal()),
         };
         TerminalUi {
-            open_browser: open_browser && browser::available(),
+            open_browser: open_browser
+                && (std::env::var_os("BROWSER").is_some_and(|b| !b.is_empty())
+                    || browser::has_display()),
             out: Mutex::new(Out {
                 sink,
                 live,
@@ -54,7 +56,7 @@ impl Ui for TerminalUi {
             .verification_uri_complete
             .as_deref()
             .unwrap_or(&a.verification_uri);
-        let opened = self.open_browser && browser::open(target).is_ok();
+        let opened = self.open_browser && matches!(browser::open(target), browser::Opened::With(_));
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let lines = if opened {
             format!(

@@ -211,6 +211,13 @@ fn serve(stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Request>>) {
                         xml(session),
                         xml(&assumed_arn(role, session))
                     )
+                } else if action == "GetFederationToken" {
+                    let name = req.param("Name").unwrap_or("x");
+                    format!(
+                        "<FederatedUser><FederatedUserId>123456789012:{}</FederatedUserId><Arn>arn:aws:sts::123456789012:federated-user/{}</Arn></FederatedUser>",
+                        xml(name),
+                        xml(name)
+                    )
                 } else {
                     String::new()
                 };
