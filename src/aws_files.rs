@@ -49,6 +49,22 @@ pub fn load_profiles() -> Result<ProfileSet, Error> {
         .map_err(|e| Error::Config(chain(&e)))
 }
 
+/// Profiles parsed from the text of a config file, as aws-config parses them.
+pub fn profiles_from_text(text: &str) -> Result<ProfileSet, Error> {
+    let files = EnvConfigFiles::builder()
+        .include_default_config_file(false)
+        .include_default_credentials_file(false)
+        .with_contents(EnvConfigFileKind::Config, text)
+        .build();
+    block_on(aws_config::profile::load(
+        &Fs::from_slice(&[]),
+        &Env::from_slice(&[]),
+        &files,
+        None,
+    ))
+    .map_err(|e| Error::Config(chain(&e)))
+}
+
 /// The path aws-config reads for `var`, with `~/` expanded as it does (its own helper is
 /// private). None when there is none: no HOME, or the variable set but empty, which makes
 /// the AWS CLI and aws-config read no file at all.

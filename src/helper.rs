@@ -6,6 +6,32 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The user's own command (`exec`): `argv` with the environment changes applied, and the
+/// core-dump limit stsenv took away for itself given back.
+pub fn user_command(argv: &[String], env: &crate::session::EnvChange) -> Command {
+    let (program, rest) = argv.split_first().expect("a command to run");
+    let mut cmd = Command::new(program);
+    cmd.args(rest);
+    for (name, value) in env {
+        match value {
+            Some(v) => cmd.env(name, v),
+            None => cmd.env_remove(name),
+        };
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setrlimit only, which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(|| {
+                crate::guard::restore_core_limit();
+                Ok(())
+            });
+        }
+    }
+    cmd
+}
+
 /// How a helper failed, in words for a message (never its output, which may hold secrets).
 #[derive(Debug)]
 pub enum Failure {

@@ -3,8 +3,6 @@
 //! stsenv replaces itself with it on Unix; with `--server`, stsenv stays its parent and
 //! serves it refreshing credentials (see `server`).
 
-use std::process::Command;
-
 use crate::cli::ExecArgs;
 use crate::cmd::Output;
 use crate::engine;
@@ -19,15 +17,8 @@ pub fn run(args: &ExecArgs) -> Result<Output, Error> {
         return server::run(req, &argv).map(Output::Exit);
     }
     let session = engine::obtain(&req)?;
-    let (program, rest) = argv.split_first().expect("command_line is never empty");
-    let mut cmd = Command::new(program);
-    cmd.args(rest);
-    for (name, value) in session.env() {
-        match value {
-            Some(v) => cmd.env(name, v),
-            None => cmd.env_remove(name),
-        };
-    }
+    let program = &argv[0];
+    let mut cmd = crate::helper::user_command(&argv, &session.env());
     let cannot = |source: std::io::Error| Error::Exec {
         program: program.clone(),
         source,
@@ -35,13 +26,6 @@ pub fn run(args: &ExecArgs) -> Result<Output, Error> {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
-        // SAFETY: setrlimit only, which is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                crate::guard::restore_core_limit();
-                Ok(())
-            });
-        }
         Err(cannot(cmd.exec()))
     }
     #[cfg(not(unix))]

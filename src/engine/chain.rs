@@ -327,8 +327,6 @@ mod tests {
 
     /// Profiles parsed by aws-config from config-file text, as in real use.
     fn set(profiles: &[(&str, &[(&str, &str)])]) -> ProfileSet {
-        use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
-        use aws_types::os_shim_internal::{Env, Fs};
         let mut text = String::new();
         for (name, kv) in profiles {
             text.push_str(&format!("[profile {name}]\n"));
@@ -336,21 +334,7 @@ mod tests {
                 text.push_str(&format!("{k} = {v}\n"));
             }
         }
-        let files = EnvConfigFiles::builder()
-            .include_default_config_file(false)
-            .include_default_credentials_file(false)
-            .with_contents(EnvConfigFileKind::Config, text)
-            .build();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(aws_config::profile::load(
-            &Fs::from_slice(&[]),
-            &Env::from_slice(&[]),
-            &files,
-            None,
-        ))
-        .unwrap()
+        crate::aws_files::profiles_from_text(&text).unwrap()
     }
 
     const ARN_A: &str = "arn:aws:iam::123456789012:role/a";

@@ -359,23 +359,7 @@ mod tests {
     use super::*;
 
     fn profiles(text: &str) -> ProfileSet {
-        use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
-        use aws_types::os_shim_internal::{Env, Fs};
-        let files = EnvConfigFiles::builder()
-            .include_default_config_file(false)
-            .include_default_credentials_file(false)
-            .with_contents(EnvConfigFileKind::Config, text)
-            .build();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(aws_config::profile::load(
-            &Fs::from_slice(&[]),
-            &Env::from_slice(&[]),
-            &files,
-            None,
-        ))
-        .unwrap()
+        crate::aws_files::profiles_from_text(text).unwrap()
     }
 
     const CONFIG: &str = "\

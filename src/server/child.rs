@@ -1,37 +1,20 @@
 //! The command as stsenv's child: started with its environment, sent the signals stsenv gets,
 //! waited for. Knows nothing of credentials or of the server.
 
-use std::process::Command;
-
 use crate::error::Error;
 use crate::session::EnvChange;
 
 /// Runs `argv` with `env` applied to stsenv's own environment and returns its exit status,
 /// or 128+N when signal N killed it.
 pub fn run(argv: &[String], env: &EnvChange) -> Result<i32, Error> {
-    let (program, rest) = argv.split_first().expect("a command to run");
-    let mut cmd = Command::new(program);
-    cmd.args(rest);
-    for (name, value) in env {
-        match value {
-            Some(v) => cmd.env(name, v),
-            None => cmd.env_remove(name),
-        };
-    }
+    let program = &argv[0];
+    let mut cmd = crate::helper::user_command(argv, env);
     let cannot = |source: std::io::Error| Error::Exec {
         program: program.clone(),
         source,
     };
     #[cfg(unix)]
     {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: setrlimit only, which is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                crate::guard::restore_core_limit();
-                Ok(())
-            });
-        }
         signals::forward_to_child();
         let child = cmd.spawn().map_err(cannot)?;
         signals::child_started(child);
