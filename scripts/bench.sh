@@ -103,6 +103,16 @@ grep -c '^\[profile ' "$sso_config" >"$out/sync-profiles.txt"
 "${sso_env[@]}" hyperfine --style basic -N --warmup 1 --runs 10 --export-json "$out/sync.json" \
   -n "stsenv sso sync (1,000 accounts x 3 roles, up to date)" "$bin sso sync bench" >&2
 
+# BASELINE=/path/to/an/older/stsenv: the same runs of it beside this build.
+if [ -n "${BASELINE:-}" ]; then
+  "$BASELINE" assume bench --shell bash >/dev/null
+  hyperfine --style basic -N --warmup 3 --runs "$runs" --export-json "$out/baseline.json" \
+    -n "baseline: assume <role ARN>" "$BASELINE assume $role --shell bash --no-cache" \
+    -n "this: assume <role ARN>" "$bin assume $role --shell bash --no-cache" \
+    -n "baseline: cache hit" "$BASELINE assume bench --shell bash" \
+    -n "this: cache hit" "$bin assume bench --shell bash" >&2
+fi
+
 size=$(stat -c %s "$bin")
 peak=0
 for _ in 1 2 3 4 5; do
