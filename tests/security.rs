@@ -37,6 +37,16 @@ fn demo_env(sts: &FakeSts) -> TestEnv {
     env
 }
 
+/// Assumes `demo` once and returns its one entry in the AWS CLI's cache.
+fn cached_demo(env: &TestEnv) -> std::path::PathBuf {
+    let out = env.stsenv(&["assume", "demo", "-s", "bash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dir = env.home().join(".aws/cli/cache");
+    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert_eq!(entries.len(), 1, "one cache entry");
+    entries.pop().unwrap().path()
+}
+
 fn read(env: &TestEnv, rel: &str) -> String {
     std::fs::read_to_string(env.home().join(rel)).unwrap_or_default()
 }
@@ -275,17 +285,7 @@ fn credentials_from_one_endpoint_are_not_served_for_another() {
 fn a_cache_entry_that_outlives_what_sts_grants_is_not_trusted() {
     let sts = FakeSts::numbered(3600);
     let env = demo_env(&sts);
-    assert!(env
-        .stsenv(&["assume", "demo", "-s", "bash"])
-        .status
-        .success());
-    let dir = env.home().join(".aws/cli/cache");
-    let entry = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .next()
-        .unwrap()
-        .path();
+    let entry = cached_demo(&env);
     let mut doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
     doc["Credentials"]["AccessKeyId"] = "PLANTED".into();
@@ -477,17 +477,7 @@ fn a_cache_folder_others_can_write_in_is_not_used() {
 fn planted_fifos_links_and_held_locks_neither_hang_nor_hurt() {
     let sts = FakeSts::numbered(3600);
     let env = demo_env(&sts);
-    assert!(env
-        .stsenv(&["assume", "demo", "-s", "bash"])
-        .status
-        .success());
-    let dir = env.home().join(".aws/cli/cache");
-    let entry = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .next()
-        .unwrap()
-        .path();
+    let entry = cached_demo(&env);
     // A FIFO where the entry was: no hang, a new request.
     std::fs::remove_file(&entry).unwrap();
     let c = std::ffi::CString::new(entry.to_str().unwrap()).unwrap();
@@ -760,17 +750,7 @@ fn write_profile_keeps_other_keys_hard_links_and_cleans_up_after_a_kill() {
 fn a_cache_entry_with_a_nul_is_replaced() {
     let sts = FakeSts::numbered(3600);
     let env = demo_env(&sts);
-    assert!(env
-        .stsenv(&["assume", "demo", "-s", "bash"])
-        .status
-        .success());
-    let dir = env.home().join(".aws/cli/cache");
-    let entry = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .next()
-        .unwrap()
-        .path();
+    let entry = cached_demo(&env);
     let text = std::fs::read_to_string(&entry)
         .unwrap()
         .replace("AssumeRole0", "Assume\\u0000Role0");
