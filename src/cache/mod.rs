@@ -282,7 +282,7 @@ fn credentials_json(c: &Credentials) -> Value {
 /// A cache file's JSON, or None for anything unreadable, unparsable, not a regular file of
 /// this user's, or writable by others (an entry someone else could have planted is not
 /// trusted).
-fn read_json(path: &Path) -> Option<Value> {
+pub fn read_json(path: &Path) -> Option<Value> {
     let file = open_private(path, false).ok()?;
     serde_json::from_slice(&read_capped(file, MAX_ENTRY_BYTES).ok()?).ok()
 }

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::SsoConfig;
 use crate::cache::key::{python_dumps, sha1_hex};
-use crate::fsutil::{open_private, read_capped, write_atomic};
+use crate::cache::read_json;
+use crate::fsutil::write_atomic;
 use crate::time;
 
 /// The AWS CLI and botocore refresh a token (and reuse a registration) only while more than
@@ -102,11 +103,6 @@ fn registration_name(cfg: &SsoConfig) -> String {
     format!("{}.json", sha1_hex(&python_dumps(&args)))
 }
 
-fn read(path: &std::path::Path) -> Option<Value> {
-    let file = open_private(path, false).ok()?;
-    serde_json::from_slice(&read_capped(file, 1 << 20).ok()?).ok()
-}
-
 /// A key of a cache document, matched without regard to case as aws-config reads them.
 fn field<'a>(doc: &'a Value, key: &str) -> Option<&'a Value> {
     doc.as_object()?
@@ -128,7 +124,7 @@ fn stamp(doc: &Value, key: &str) -> Option<i64> {
 
 /// The cached token of `cfg`, if there is a readable one.
 pub fn read_token(cfg: &SsoConfig) -> Option<Token> {
-    parse_token(&read(&token_path(cfg)?)?)
+    parse_token(&read_json(&token_path(cfg)?)?)
 }
 
 fn parse_token(doc: &Value) -> Option<Token> {
@@ -171,7 +167,7 @@ pub fn write_token(cfg: &SsoConfig, token: &Token) -> std::io::Result<PathBuf> {
 
 /// The cached registration of `cfg`, if it has more than 15 minutes left.
 pub fn read_registration(cfg: &SsoConfig) -> Option<Registration> {
-    let doc = read(&registration_path(cfg)?)?;
+    let doc = read_json(&registration_path(cfg)?)?;
     // One made for the authorization-code flow can't poll for a device code.
     let grants = field(&doc, "grantTypes").and_then(Value::as_array);
     if grants.is_some_and(|g| g.iter().any(|v| v == "authorization_code")) {
@@ -209,7 +205,7 @@ pub fn all_tokens() -> Vec<(PathBuf, Token)> {
     list.flatten()
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| Some((p.clone(), parse_token(&read(&p)?)?)))
+        .filter_map(|p| Some((p.clone(), parse_token(&read_json(&p)?)?)))
         .collect()
 }
 
