@@ -40,6 +40,7 @@ pub async fn ensure(
     let cfg = cfg.clone();
     let token = cache::read_token(&cfg);
     let left = token.as_ref().map_or(i64::MIN, |t| t.left());
+    let had_token = token.is_some();
     match token {
         Some(t) if left > WINDOW_SECS => return Ok(t),
         Some(t) if t.refreshable() => {
@@ -60,10 +61,10 @@ pub async fn ensure(
         Some(t) if left > 0 => return Ok(t),
         _ => {}
     }
-    let token = cache::read_token(&cfg);
-    let what = match token {
-        Some(_) => format!("{} has expired", cfg.label()),
-        None => format!("you are not signed in to {}", cfg.label()),
+    let what = if had_token {
+        format!("{} has expired", cfg.label())
+    } else {
+        format!("you are not signed in to {}", cfg.label())
     };
     if !login || !tty::interactive() {
         return Err(Error::SsoLoginNeeded {
