@@ -94,18 +94,14 @@ pub fn write_profile(
     if let Some(exp) = creds.expires {
         body.push(("x_security_token_expires", rfc3339(exp)));
     }
-    if body.iter().any(|(_, v)| v.contains(['\n', '\r'])) {
-        return Err(Error::Unrenderable {
-            name: "credentials file",
-            why: "a value contains a line break, which the file format can't hold",
-        });
-    }
+    // Refused before the file is touched; the edit below checks again as it renders.
+    ini::render(name, &body, "\n")?;
     let file = credentials_path()?;
     edit_file(&file, Some(0o600), |old| {
         if let Some(why) = refusal(old, name, chain).filter(|_| !force) {
             return Err(refused(&file, why));
         }
-        Ok(Some(replace_section(old, name, &body)))
+        replace_section(old, name, &body).map(Some)
     })?;
     Ok(file)
 }
@@ -128,12 +124,12 @@ fn section_keys(text: &str, name: &str) -> Vec<String> {
 /// `text` with the credentials of section `[name]` replaced by `body` (or the section
 /// appended). Its other keys and comments stay, after the new keys; the blank lines and
 /// comments just before the next section belong to that section and stay too.
-pub fn replace_section(text: &str, name: &str, body: &[(&str, String)]) -> String {
+pub fn replace_section(text: &str, name: &str, body: &[(&str, String)]) -> Result<String, Error> {
     let eol = ini::eol(text);
-    let section = ini::render(name, body, eol);
+    let section = ini::render(name, body, eol)?;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let Some(found) = ini::sections(&lines).into_iter().find(|s| s.name == name) else {
-        return ini::append(text, &section);
+        return Ok(ini::append(text, &section));
     };
     let mut out: String = lines[..found.start].concat();
     out.push_str(&section);
@@ -151,7 +147,7 @@ pub fn replace_section(text: &str, name: &str, body: &[(&str, String)]) -> Strin
         out.push_str(eol);
     }
     out.push_str(&lines[found.end..].concat());
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -166,7 +162,7 @@ mod tests {
     fn replaces_only_the_section_and_keeps_the_comment_of_the_next() {
         let text = "# top\n[a]\nk = 1\n\n[x]\naws_access_key_id = OLD\n; note\nother = 2\n\n# about b\n[b]\nk = 3\n";
         assert_eq!(
-            replace_section(text, "x", &body()),
+            replace_section(text, "x", &body()).unwrap(),
             "# top\n[a]\nk = 1\n\n[x]\naws_access_key_id = NEW\n; note\nother = 2\n\n# about b\n[b]\nk = 3\n"
         );
     }
@@ -174,11 +170,11 @@ mod tests {
     #[test]
     fn appends_when_missing_and_keeps_crlf() {
         assert_eq!(
-            replace_section("", "x", &body()),
+            replace_section("", "x", &body()).unwrap(),
             "[x]\naws_access_key_id = NEW\n"
         );
         assert_eq!(
-            replace_section("[a]\r\nk = 1", "x", &body()),
+            replace_section("[a]\r\nk = 1", "x", &body()).unwrap(),
             "[a]\r\nk = 1\r\n\r\n[x]\r\naws_access_key_id = NEW\r\n"
         );
     }
@@ -187,7 +183,7 @@ mod tests {
     fn last_section_and_names_that_only_look_alike() {
         let text = "[xx]\nk = 1\n[ x ]\nk = 2\n";
         assert_eq!(
-            replace_section(text, "x", &body()),
+            replace_section(text, "x", &body()).unwrap(),
             "[xx]\nk = 1\n[x]\naws_access_key_id = NEW\nk = 2\n"
         );
     }
@@ -196,7 +192,7 @@ mod tests {
     fn every_credential_key_is_replaced_and_the_others_kept() {
         let text = "[x]\nregion = eu-west-1\naws_session_token = OLD\n  continued\naws_security_token = OLD\nx_security_token_expires = 2020-01-01T00:00:00Z\noutput = json\n";
         assert_eq!(
-            replace_section(text, "x", &body()),
+            replace_section(text, "x", &body()).unwrap(),
             "[x]\naws_access_key_id = NEW\nregion = eu-west-1\noutput = json\n"
         );
     }

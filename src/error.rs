@@ -84,6 +84,11 @@ pub enum Error {
         why: &'static str,
     },
 
+    /// A value that would break its line in an AWS config or credentials file. Only the key
+    /// is named: the value may be a secret.
+    #[error("not writing {key} into the AWS config or credentials file: its value holds a line break or control character, which would change what the file says")]
+    FileValue { key: String },
+
     #[error("{0}")]
     Network(String),
 
@@ -201,7 +206,25 @@ pub fn sanitize(msg: &str) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}') {
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2028}' | '\u{2029}')
+        {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `text` as one line whose control characters (escape sequences included) are written as
+/// `\u{1b}`, whole: for a URL or code the user must copy exactly.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2028}' | '\u{2029}')
+        {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);

@@ -3,6 +3,8 @@
 //! mean to change stays as it was (comments, order, blank lines, line endings). Knows nothing
 //! of what the sections mean.
 
+use crate::error::Error;
+
 /// The name inside a `[header]` line, trimmed: `profile dev`, `default`, `sso-session corp`.
 pub fn header(line: &str) -> Option<&str> {
     let inner = line.trim().strip_prefix('[')?;
@@ -82,13 +84,34 @@ pub fn keys<'a>(lines: &[&'a str]) -> Vec<(&'a str, &'a str)> {
         .collect()
 }
 
-/// `[header]` and `key = value` lines, each ending in `eol`.
-pub fn render(header: &str, body: &[(&str, String)], eol: &str) -> String {
+/// Whether `value` can stand on one line of an AWS config or credentials file and mean only
+/// itself: no line break of any kind (`\n`, `\r`, U+0085, U+2028, U+2029), no NUL, no other
+/// control character (a tab is fine). A value that breaks its line could start a section or
+/// a `credential_process` line of its own.
+pub fn safe_value(value: &str) -> bool {
+    !value
+        .chars()
+        .any(|c| (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}'))
+}
+
+/// `[header]` and `key = value` lines, each ending in `eol`. A header or value that is not
+/// `safe_value` is refused, whatever its source, naming only its key (values may be secrets).
+pub fn render(header: &str, body: &[(&str, String)], eol: &str) -> Result<String, Error> {
+    if !safe_value(header) || header.contains([']', '[']) {
+        return Err(Error::FileValue {
+            key: "the section name".into(),
+        });
+    }
     let mut out = format!("[{header}]{eol}");
     for (k, v) in body {
+        if !safe_value(v) {
+            return Err(Error::FileValue {
+                key: (*k).to_string(),
+            });
+        }
         out.push_str(&format!("{k} = {v}{eol}"));
     }
-    out
+    Ok(out)
 }
 
 /// `text` with `section` added at its end, after a blank line when it has content.
@@ -103,4 +126,33 @@ pub fn append(text: &str, section: &str) -> String {
     }
     out.push_str(section);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Security round 3, G1: no value, whatever its source, can break its line.
+    #[test]
+    fn values_that_would_break_their_line_are_refused() {
+        for bad in [
+            "Admin]\n[default]",
+            "a\r\nsso_start_url = https://evil",
+            "lone\rcr",
+            "nul\0",
+            "ls\u{2028}x",
+            "ps\u{2029}x",
+            "nel\u{85}x",
+            "esc\u{1b}[2J",
+        ] {
+            assert!(!safe_value(bad), "{bad:?}");
+            assert!(render("profile p", &[("k", bad.to_string())], "\n").is_err());
+        }
+        assert!(render("profile a]\n[default", &[], "\n").is_err());
+        assert!(safe_value("Admin+=,.@-_ é\tx"));
+        assert_eq!(
+            render("profile p", &[("k", "v".into())], "\r\n").unwrap(),
+            "[profile p]\r\nk = v\r\n"
+        );
+    }
 }

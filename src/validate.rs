@@ -42,6 +42,16 @@ fn check_len_and_chars(
     Ok(())
 }
 
+/// An AWS account id: exactly 12 ASCII digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An IAM role name: `[\w+=,.@-]{1,64}`.
+pub fn is_role_name(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.chars().all(iam_name_char)
+}
+
 pub fn is_role_arn(s: &str) -> bool {
     let mut parts = s.splitn(6, ':');
     let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (
@@ -58,7 +68,7 @@ pub fn is_role_arn(s: &str) -> bool {
         || partition.strip_prefix("aws-").is_some_and(|p| {
             !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c == '-')
         });
-    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let account_ok = is_account_id(account);
     let Some(path) = resource.strip_prefix("role/") else {
         return false;
     };

@@ -308,3 +308,115 @@ fn assert_clean_failure_plain(o: &std::process::Output) -> String {
     assert_eq!(err.lines().count(), 1, "{err}");
     err
 }
+
+/// Security round 3, G1: a hostile portal (or a proxy in the middle) answers with role names
+/// and account ids that would inject sections and keys into ~/.aws/config. Each is named on
+/// one line and skipped, the run fails, the valid roles are still written, nothing else of
+/// the file changes, and the AWS CLI still reads it.
+#[test]
+fn hostile_portal_values_are_named_and_skipped_never_written() {
+    let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let (env, _sso) = env_with(Portal {
+        accounts: vec![
+            (
+                "111111111111".into(),
+                "prod".into(),
+                roles(&[
+                    "Admin]\n[default]\ncredential_process = sh -c 'touch /tmp/stsenv-pwned'\n#",
+                    "ReadOnly",
+                ]),
+            ),
+            ("2222222222\n22".into(), "evil".into(), roles(&["Admin"])),
+            (
+                "333333333333".into(),
+                "Dev\nTeam\u{1b}]0;x\u{7}".into(),
+                roles(&[
+                    "Ops\r\nsso_start_url = https://evil.example",
+                    "Ops\u{2028}x",
+                    "Lone\rcr",
+                    "Fine",
+                ]),
+            ),
+        ],
+        ..Portal::default()
+    });
+    let out = env.stsenv(&["sso", "sync"]);
+    assert!(!out.status.success(), "a skipped value fails the run");
+    let err = stderr(&out);
+    let skipped: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("warning: skipped"))
+        .collect();
+    assert_eq!(skipped.len(), 5, "{err}");
+    assert!(
+        skipped
+            .iter()
+            .any(|l| l.contains("account 2222222222 22 (evil)")),
+        "{err}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .filter(|l| l.contains("account 333333333333 (Dev-Team--0-x-)"))
+            .count()
+            == 3,
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}') && !err.contains('\r'), "{err:?}");
+    let text = config(&env);
+    assert!(text.starts_with(&user_config()), "{text}");
+    assert!(text.contains("[profile prod.ReadOnly]\n"), "{text}");
+    assert!(text.contains("[profile Dev-Team--0-x-.Fine]\n"), "{text}");
+    for bad in [
+        "credential_process",
+        "evil.example",
+        "[default]\nsso",
+        "Lone",
+        "\r",
+        "\u{2028}",
+    ] {
+        assert!(!text.contains(bad), "{bad:?} reached the file:\n{text}");
+    }
+    assert_eq!(text.matches("[default]").count(), 1);
+    let out = env
+        .command("aws")
+        .args([
+            "configure",
+            "get",
+            "sso_role_name",
+            "--profile",
+            "prod.ReadOnly",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stdout(&out).trim(),
+        "ReadOnly",
+        "the AWS CLI can't read it: {}",
+        stderr(&out)
+    );
+}
+
+/// Security round 3, G6: `--dry-run` names sections of the file as they are, with their
+/// escape sequences shown, never played on the terminal.
+#[test]
+fn dry_run_shows_escape_sequences_escaped() {
+    let (env, _sso) = env_with(Portal {
+        accounts: accounts()[..1].to_vec(),
+        ..Portal::default()
+    });
+    let text = config(&env)
+        + "\n[profile gone\u{1b}c\u{7}.Admin]\nsso_session = corp\nstsenv_generated_from = corp\n";
+    env.write(".aws/config", &text);
+    let out = env.stsenv(&["sso", "sync", "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = stdout(&out);
+    assert!(
+        !plan.contains('\u{1b}') && !plan.contains('\u{7}'),
+        "{plan:?}"
+    );
+    assert!(
+        plan.contains("stale         [profile gone\\u{1b}c\\u{7}.Admin]"),
+        "{plan}"
+    );
+}

@@ -57,7 +57,7 @@ fn sync(args: &SyncArgs) -> Result<Output, Error> {
     let net = Net::new(DEFAULT_TIMEOUT, None)?;
     let rt = net::runtime()?;
     let progress = Progress::new();
-    let (found, failed) = rt.block_on(async {
+    let (found, failed, skipped) = rt.block_on(async {
         let token = signin::ensure(
             &cfg,
             &net,
@@ -66,9 +66,13 @@ fn sync(args: &SyncArgs) -> Result<Output, Error> {
         )
         .await?;
         let client = portal::client(&net, &cfg.region).await;
-        let accounts = portal::accounts(&client, &net, &cfg.region, &token.access_token)
+        let listed = portal::accounts(&client, &net, &cfg.region, &token.access_token)
             .await
             .map_err(|e| listing_failed(&cfg, &session, &e))?;
+        // An id that is not an account id is never asked about, nor written.
+        let (accounts, odd): (Vec<_>, Vec<_>) = listed
+            .into_iter()
+            .partition(|a| crate::validate::is_account_id(&a.id));
         let total = accounts.len();
         let roles = portal::all_roles(
             &client,
@@ -92,15 +96,42 @@ fn sync(args: &SyncArgs) -> Result<Output, Error> {
                 Err(e) => failed.push((account.clone(), e)),
             }
         }
-        Ok::<_, Error>((found, failed))
+        let skipped: Vec<Found> = odd
+            .into_iter()
+            .map(|a| Found {
+                account_id: a.id,
+                account_name: a.name,
+                role: String::new(),
+            })
+            .chain(found.extract_if(.., |f| !f.writable()))
+            .collect();
+        Ok::<_, Error>((found, failed, skipped))
     })?;
+    for f in &skipped {
+        let account = format!(
+            "account {} ({})",
+            f.account_id,
+            generate::clean(&f.account_name)
+        );
+        warn(&if f.role.is_empty() {
+            format!("skipped {account}: its id is not 12 digits, so it is no AWS account id; nothing is written for it")
+        } else {
+            format!("skipped a role of {account}: its name is not an IAM role name (letters, digits and _+=,.@-, up to 64); no profile is written for it")
+        });
+    }
     for (account, e) in &failed {
         warn(&format!(
             "could not list the roles of account {} ({}): {e}; its profiles are kept as they are",
             account.name, account.id
         ));
     }
-    let failed_ids: HashSet<String> = failed.iter().map(|(a, _)| a.id.clone()).collect();
+    // Accounts with a value skipped keep their sections, even with --prune, as if their
+    // listing had failed: what the portal said of them can't be trusted.
+    let failed_ids: HashSet<String> = failed
+        .iter()
+        .map(|(a, _)| a.id.clone())
+        .chain(skipped.iter().map(|f| f.account_id.clone()))
+        .collect();
     let (wanted, clashes) = generate::profiles(&found, template, &session, &region);
     for name in &clashes {
         warn(&format!(
@@ -136,11 +167,14 @@ fn sync(args: &SyncArgs) -> Result<Output, Error> {
                     ),
                     Change::Remove(n) => format!("would remove  [profile {n}]"),
                 };
-                dry.push_str(&line);
+                dry.push_str(&crate::error::escape_controls(&line));
                 dry.push('\n');
             }
             for n in &d.stale {
-                dry.push_str(&format!("stale         [profile {n}]\n"));
+                dry.push_str(&crate::error::escape_controls(&format!(
+                    "stale         [profile {n}]"
+                )));
+                dry.push('\n');
             }
         }
         let stale = match d.stale.len() {
@@ -169,9 +203,17 @@ fn sync(args: &SyncArgs) -> Result<Output, Error> {
         if args.dry_run || d.changes.is_empty() {
             return Ok(None);
         }
-        Ok(Some(generate::apply(text, &d.changes)))
+        generate::apply(text, &d.changes).map(Some)
     })?;
     say(&summary.into_inner());
+    if !skipped.is_empty() {
+        return Err(Error::Sso(format!(
+            "the portal sent {} value{} that {} not AWS account ids or IAM role names, skipped as said above; tell whoever runs IAM Identity Center, and check for a proxy that alters answers",
+            skipped.len(),
+            if skipped.len() == 1 { "" } else { "s" },
+            if skipped.len() == 1 { "is" } else { "are" },
+        )));
+    }
     if !failed.is_empty() {
         let names: Vec<String> = failed
             .iter()

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::error::Error;
 use crate::ini;
+use crate::validate;
 
 /// The marker key: the AWS CLI and SDKs ignore unknown keys.
 pub const MARKER: &str = "stsenv_generated_from";
@@ -26,6 +27,14 @@ pub struct Generated {
     pub account_id: String,
     pub role: String,
     pub body: Vec<(&'static str, String)>,
+}
+
+impl Found {
+    /// Whether the portal's values may go into the config file: a 12-digit account id and
+    /// an IAM role name. The account name is only ever written cleaned (`clean`).
+    pub fn writable(&self) -> bool {
+        validate::is_account_id(&self.account_id) && validate::is_role_name(&self.role)
+    }
 }
 
 /// `name` with every character outside `A-Za-z0-9._-` made a `-` (one per character).
@@ -176,7 +185,7 @@ pub fn diff(
         match existing.get(g.name.as_str()) {
             None => d.changes.push(Change::Add(g.clone())),
             Some((Some(m), _, current)) if *m == session => {
-                if *current == section_text(g, eol) {
+                if section_text(g, eol).is_ok_and(|t| *current == t) {
                     d.unchanged += 1;
                 } else {
                     d.changes.push(Change::Update(g.clone()));
@@ -208,12 +217,12 @@ pub fn diff(
 }
 
 /// The section as sync writes it.
-fn section_text(g: &Generated, eol: &str) -> String {
+fn section_text(g: &Generated, eol: &str) -> Result<String, Error> {
     ini::render(&format!("profile {}", g.name), &g.body, eol)
 }
 
 /// `text` with `changes` made; every other byte as it was.
-pub fn apply(text: &str, changes: &[Change]) -> String {
+pub fn apply(text: &str, changes: &[Change]) -> Result<String, Error> {
     let eol = ini::eol(text);
     let mut lines: Vec<String> = text.split_inclusive('\n').map(String::from).collect();
     let name_of = |c: &Change| -> String {
@@ -242,7 +251,7 @@ pub fn apply(text: &str, changes: &[Change]) -> String {
     for (start, end, name) in spans {
         match in_place.remove(&name) {
             Some(Change::Update(g)) => {
-                lines.splice(start..end, [section_text(g, eol)]);
+                lines.splice(start..end, [section_text(g, eol)?]);
             }
             Some(Change::Remove(_)) => {
                 let blank = |i: usize| lines.get(i).is_some_and(|l| l.trim().is_empty());
@@ -264,10 +273,10 @@ pub fn apply(text: &str, changes: &[Change]) -> String {
     let mut out: String = lines.concat();
     for c in changes {
         if let Change::Add(g) = c {
-            out = ini::append(&out, &section_text(g, eol));
+            out = ini::append(&out, &section_text(g, eol)?);
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -308,6 +317,25 @@ mod tests {
         assert!(check_template("{account_id}-{role_name}").is_ok());
     }
 
+    /// Security round 3, G1: only an account id and an IAM role name are writable.
+    #[test]
+    fn only_aws_grammar_is_writable() {
+        assert!(found("111111111111", "a\nb", "Admin+=,.@-_9").writable());
+        for (id, role) in [
+            ("11111111111", "Admin"),
+            ("1111111111111", "Admin"),
+            ("11111111111\n", "Admin"),
+            ("111111111111", "Admin]\n[default]"),
+            ("111111111111", "Admin\r\nsso_start_url = https://evil"),
+            ("111111111111", "Ad min"),
+            ("111111111111", ""),
+            ("111111111111", &"x".repeat(65)),
+            ("111111111111", "Adm\u{2028}in"),
+        ] {
+            assert!(!found(id, "n", role).writable(), "{id:?} {role:?}");
+        }
+    }
+
     #[test]
     fn sync_keeps_every_other_byte_and_is_stable() {
         let text = "# mine\r\n[profile dev.Admin]\r\nregion = us-east-1\r\n\r\n[default]\r\nregion = eu-west-1\r\n";
@@ -322,7 +350,7 @@ mod tests {
             d.skipped,
             [("dev.Admin".to_string(), "your own".to_string())]
         );
-        let once = apply(text, &d.changes);
+        let once = apply(text, &d.changes).unwrap();
         assert!(once.starts_with(text), "{once}");
         assert!(
             once.contains("[profile prod.Admin]\r\nsso_session = corp\r\n"),
@@ -332,7 +360,7 @@ mod tests {
         assert!(d.changes.is_empty() && d.unchanged == 2);
         // A role no longer reached: stale, then pruned, and the file is as before.
         let d = diff(&once, "corp", &g[..1], &HashSet::new(), true);
-        let pruned = apply(&once, &d.changes);
+        let pruned = apply(&once, &d.changes).unwrap();
         let d2 = diff(&pruned, "corp", &g[..1], &HashSet::new(), false);
         assert!(d2.changes.is_empty(), "{pruned}");
         // A failed account keeps its sections even with --prune.
