@@ -20,6 +20,55 @@ pub enum Opened {
     NoDisplay,
     /// Every opener failed; why, in words (never the URL).
     Failed(String),
+    /// The URL is not one stsenv opens (not https, nor http to this machine); why.
+    Refused(String),
+}
+
+/// The characters a URL handed to a browser may hold as they are. RFC 3986 allows more, but
+/// `;`, `$`, `(`, `'`, `!`, `*`, `,` and `@` are also shell syntax or option-like to some
+/// openers: they are percent-encoded.
+fn plain_url_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"._~:/?#=&%-".contains(&b)
+}
+
+/// `url` as stsenv will open it: only `https://`, or `http://` to this machine (the loopback
+/// listeners of sign-in and the console), with every character outside
+/// `[A-Za-z0-9._~:/?#=&%-]` percent-encoded. It then cannot read as an option (it starts with
+/// a scheme) nor as shell syntax. Err says why it is refused.
+pub fn safe_url(url: &str) -> Result<String, String> {
+    let lower = url.to_ascii_lowercase();
+    let rest = if let Some(rest) = lower.strip_prefix("https://") {
+        rest
+    } else if let Some(rest) = lower.strip_prefix("http://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let host = host.rsplit('@').next().unwrap_or(host);
+        let name = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => host.split(':').next().unwrap_or(""),
+        };
+        let loopback = name == "localhost"
+            || name
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if !loopback {
+            return Err("it is plain http to another machine".into());
+        }
+        rest
+    } else {
+        return Err("only https:// URLs are opened".into());
+    };
+    if rest.split(['/', '?', '#']).next().unwrap_or("").is_empty() {
+        return Err("it names no host".into());
+    }
+    let mut out = String::with_capacity(url.len());
+    for b in url.bytes() {
+        if plain_url_char(b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Ok(out)
 }
 
 /// The commands that may open a URL, in the order tried, as words; empty when there is no
@@ -46,19 +95,25 @@ pub fn commands(browser: Option<&str>, display: bool) -> Vec<Vec<String>> {
     }
 }
 
-/// A command's words with the URL in: in place of `%s` (`%%` is a `%`), else appended.
+/// A command's words with the URL in: a word that is `%s` becomes the URL, one argument; a
+/// `%s` inside a longer word (`sh -c 'firefox %s'`) becomes the URL single-quoted, so that
+/// the URL is never pasted into shell text; `%%` is a `%`. Without `%s`, the URL is appended.
 pub fn argv(words: &[String], url: &str) -> Vec<String> {
     let mut placed = false;
     let mut out: Vec<String> = words
         .iter()
         .map(|w| {
+            if w == "%s" {
+                placed = true;
+                return url.to_string();
+            }
             let mut word = String::new();
             let mut chars = w.chars().peekable();
             while let Some(c) = chars.next() {
                 match (c, chars.peek()) {
                     ('%', Some('s')) => {
                         chars.next();
-                        word.push_str(url);
+                        word.push_str(&crate::shell::quote_posix(url));
                         placed = true;
                     }
                     ('%', Some('%')) => {
@@ -84,8 +139,13 @@ pub fn has_display() -> bool {
     cfg!(any(target_os = "macos", windows)) || set("DISPLAY") || set("WAYLAND_DISPLAY")
 }
 
-/// Opens `url` with the first command that starts.
+/// Opens `url` with the first command that starts, if it is `safe_url`.
 pub fn open(url: &str) -> Opened {
+    let url = match safe_url(url) {
+        Ok(u) => u,
+        Err(why) => return Opened::Refused(why),
+    };
+    let url = url.as_str();
     let browser = std::env::var("BROWSER").ok();
     let commands = commands(browser.as_deref(), has_display());
     if commands.is_empty() {
@@ -179,12 +239,49 @@ mod tests {
         assert_eq!(argv(&cmds[1], url), strings(&["/opt/my browser/run", url]));
         assert_eq!(
             argv(&strings(&["b", "--url=%s", "100%%"]), "U"),
-            strings(&["b", "--url=U", "100%"])
+            strings(&["b", "--url='U'", "100%"])
         );
         // `%%s` is a literal `%s`, so the URL still goes last.
         assert_eq!(
             argv(&strings(&["b", "%%s"]), "U"),
             strings(&["b", "%s", "U"])
+        );
+    }
+
+    /// Security round 3, G2: only https (or http to this machine) is opened, with nothing a
+    /// shell or an option parser could read, and `%s` inside shell text is quoted.
+    #[test]
+    fn urls_are_checked_and_encoded_before_any_browser_sees_them() {
+        assert_eq!(
+            safe_url("https://device.sso.us-east-1.amazonaws.com/?user_code=AB-CD").unwrap(),
+            "https://device.sso.us-east-1.amazonaws.com/?user_code=AB-CD"
+        );
+        assert_eq!(
+            safe_url("https://x.example/$(id>/tmp/p);'a' b").unwrap(),
+            "https://x.example/%24%28id%3E/tmp/p%29%3B%27a%27%20b"
+        );
+        assert_eq!(
+            safe_url("http://127.0.0.1:8080/oauth/callback").unwrap(),
+            "http://127.0.0.1:8080/oauth/callback"
+        );
+        assert!(safe_url("http://[::1]:9/x").is_ok());
+        assert!(safe_url("http://localhost/x").is_ok());
+        for bad in [
+            "--gpu-launcher=sh",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "http://evil.example/",
+            "http://127.0.0.1.evil.example/",
+            "https://",
+            "ftp://x",
+        ] {
+            assert!(safe_url(bad).is_err(), "{bad}");
+        }
+        let url = safe_url("https://x/?a=1&b=2").unwrap();
+        let words = argv(&strings(&["sh", "-c", "firefox %s"]), &url);
+        assert_eq!(
+            words,
+            strings(&["sh", "-c", "firefox 'https://x/?a=1&b=2'"])
         );
     }
 

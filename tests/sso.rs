@@ -360,3 +360,69 @@ fn logout_ends_the_portal_session_and_removes_the_token() {
     let out = env.stsenv(&["assume", "sso-dev", "-s", "bash"]);
     assert!(!out.status.success());
 }
+
+/// Security round 3, G2: a hostile sign-in endpoint's URL can't run shell code through a
+/// `$BROWSER` that is shell text, can't become a browser option, and is opened only when it is
+/// https; a newline in its code forges no line on the terminal. The sign-in still completes.
+#[test]
+fn a_hostile_device_authorization_runs_nothing_and_forges_no_line() {
+    let (mut env, sso) = env_for(Outcome::Approve);
+    let marker = env.home().join("pwned");
+    let log = env.home().join("browser.log");
+    // `%s` inside shell text, as some users write $BROWSER.
+    env.set(
+        "BROWSER",
+        &format!("sh -c 'printf \"%%s\\n\" %s >> {}'", log.display()),
+    );
+    let hostile = [
+        format!(
+            "https://device.example/?c=$(touch {m});touch {m};'x'",
+            m = marker.display()
+        ),
+        format!("--gpu-launcher=touch {}", marker.display()),
+        "file:///etc/passwd".to_string(),
+        "javascript:alert(1)".to_string(),
+    ];
+    sso.approve();
+    for url in &hostile {
+        let _ = std::fs::remove_file(&log);
+        sso.pending.store(1, std::sync::atomic::Ordering::SeqCst);
+        *sso.device.lock().unwrap() = Some(serde_json::json!({
+            "deviceCode": "device-code-value-0123",
+            "userCode": "WDJB-MJHT\nstsenv: signed in, nothing more to do",
+            "verificationUri": url,
+            "verificationUriComplete": url,
+            "expiresIn": 600,
+            "interval": 1,
+        }));
+        let out = env.stsenv(&["login", "sso-dev"]);
+        assert!(out.status.success(), "{url}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(!marker.exists(), "{url}: the URL ran shell code");
+        for line in err.lines() {
+            assert!(
+                line.starts_with("stsenv: "),
+                "{url}: a line not ours: {line:?}"
+            );
+            assert!(
+                !line.starts_with("stsenv: signed in, nothing"),
+                "{url}: forged: {err}"
+            );
+        }
+        assert!(err.contains("WDJB-MJHT\\u{a}stsenv"), "{url}: {err}");
+        let opened = std::fs::read_to_string(&log).unwrap_or_default();
+        if url.starts_with("https://") {
+            assert_eq!(
+                opened.trim(),
+                format!(
+                    "https://device.example/?c=%24%28touch%20{m}%29%3Btouch%20{m}%3B%27x%27",
+                    m = marker.display()
+                ),
+                "opened percent-encoded, as one word"
+            );
+        } else {
+            assert_eq!(opened, "", "{url} must not be opened");
+            assert!(!err.contains(&format!("{url}\n")));
+        }
+    }
+}

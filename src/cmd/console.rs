@@ -340,8 +340,11 @@ fn deliver(args: &ConsoleArgs, name: &str, url: &str) -> Result<Output, Error> {
             }
             Opened::NoDisplay => "no display to start a browser on (neither DISPLAY nor WAYLAND_DISPLAY is set, nor BROWSER); ".to_string(),
             Opened::Failed(why) => format!("could not start a browser: {why}; "),
+            Opened::Refused(why) => format!("the sign-in URL is not one stsenv opens ({why}); "),
         }
     };
+    // Shown as it must be copied, but never with a control character in it.
+    let url = crate::error::escape_controls(url);
     say(&format!(
         "{why}the sign-in URL for {name} follows: open it in a browser within 15 minutes, and share it with nobody (it signs in whoever has it)"
     ));

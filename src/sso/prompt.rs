@@ -52,6 +52,15 @@ impl TerminalUi {
 
 impl Ui for TerminalUi {
     fn approve(&self, a: &Approval) {
+        // What the service sent is shown one value at a time, each on its own line with its
+        // control characters escaped: a newline in a code can't forge a line of ours. A URL
+        // is shown as stsenv would open it (percent-encoded), or escaped when it is refused.
+        let shown = |url: &str| {
+            let url =
+                browser::safe_url(url).unwrap_or_else(|_| crate::error::escape_controls(url));
+            cut(url, 2048)
+        };
+        let code = cut(crate::error::escape_controls(&a.user_code), 64);
         let target = a
             .verification_uri_complete
             .as_deref()
@@ -60,23 +69,20 @@ impl Ui for TerminalUi {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let lines = if opened {
             format!(
-                "stsenv: opened your browser to approve the sign-in; if it didn't open, go to {}\nstsenv: check that the page shows the code {} and approve it\n",
-                a.verification_uri, a.user_code
+                "stsenv: opened your browser to approve the sign-in; if it didn't open, go to {}\nstsenv: check that the page shows the code {code} and approve it\n",
+                shown(&a.verification_uri)
             )
         } else {
             format!(
-                "stsenv: to sign in, open {} in a browser (on any device)\nstsenv: and enter the code {}{}\n",
-                a.verification_uri,
-                a.user_code,
+                "stsenv: to sign in, open {} in a browser (on any device)\nstsenv: and enter the code {code}{}\n",
+                shown(&a.verification_uri),
                 a.verification_uri_complete
                     .as_deref()
-                    .map(|u| format!(" (or open {u}, which fills it in)"))
+                    .map(|u| format!(" (or open {}, which fills it in)", shown(u)))
                     .unwrap_or_default()
             )
         };
-        let _ = out
-            .sink
-            .write_all(crate::error::sanitize_lines(&lines).as_bytes());
+        let _ = out.sink.write_all(lines.as_bytes());
         let _ = out.sink.flush();
     }
 
@@ -104,5 +110,13 @@ impl Ui for TerminalUi {
             let _ = out.sink.flush();
         }
         out.waiting = false;
+    }
+}
+
+/// At most `n` characters of `text`: a hostile service can't flood the terminal.
+fn cut(text: String, n: usize) -> String {
+    match text.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
     }
 }

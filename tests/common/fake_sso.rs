@@ -51,6 +51,10 @@ pub struct Portal {
 pub struct FakeSso {
     pub http: FakeHttp,
     pub url: String,
+    /// What StartDeviceAuthorization answers instead of the usual, for hostile answers.
+    pub device: Arc<Mutex<Option<serde_json::Value>>>,
+    /// This many device-code polls answer authorization_pending first, approved or not.
+    pub pending: Arc<AtomicUsize>,
     approved: Arc<AtomicBool>,
     state: Arc<Mutex<State>>,
     pub outcome: Arc<Mutex<Outcome>>,
@@ -67,17 +71,43 @@ impl FakeSso {
         let state: Arc<Mutex<State>> = Arc::default();
         let outcome = Arc::new(Mutex::new(outcome));
         let registrations: Arc<AtomicUsize> = Arc::default();
-        let (a, st, oc, regs) = (
+        let device: Arc<Mutex<Option<serde_json::Value>>> = Arc::default();
+        let pending: Arc<AtomicUsize> = Arc::default();
+        let (a, st, oc, regs, dev, pend) = (
             approved.clone(),
             state.clone(),
             outcome.clone(),
             registrations.clone(),
+            device.clone(),
+            pending.clone(),
         );
-        let http = FakeHttp::start(move |r, _| handle(r, &a, &st, &oc, &regs, &browser_log));
+        let http = FakeHttp::start(move |r, _| {
+            if r.path() == "/device_authorization" {
+                if let Some(doc) = dev.lock().unwrap().clone() {
+                    return HttpResponse::json(200, &doc);
+                }
+            }
+            if r.path() == "/token"
+                && r.json()["grantType"] != "refresh_token"
+                && pend
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            {
+                return error(
+                    400,
+                    "AuthorizationPendingException",
+                    "authorization_pending",
+                    "Authorization is still pending",
+                );
+            }
+            handle(r, &a, &st, &oc, &regs, &browser_log)
+        });
         let url = http.url.clone();
         FakeSso {
             http,
             url,
+            device,
+            pending,
             approved,
             state,
             outcome,
