@@ -899,3 +899,76 @@ fn a_default_profile_with_keys_is_warned_about() {
         "{err}"
     );
 }
+
+/// Security round 3, G3: the server's port is visible to every local user, and another user
+/// opening hundreds of idle or slow connections must not lock the token holder out: the
+/// request with the right token is still answered, and at once. (As root, the connections
+/// come from another uid, through setpriv; otherwise from this one, which changes nothing
+/// for the server.)
+#[test]
+fn idle_connections_of_another_user_cannot_starve_the_token_holder() {
+    let sts = FakeSts::numbered(3600);
+    let env = env_for(&sts, &deploy());
+    let s = Served::start(&env, &["deploy"]);
+    let port = host(&s.url).rsplit(':').next().unwrap().to_string();
+    let flood = r#"
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+socks = []
+for i in range(n):
+    c = socket.create_connection(("127.0.0.1", port))
+    if i % 2:
+        c.send(b"GET /stsenv/cre")
+    socks.append(c)
+print("ready", flush=True)
+end = time.time() + 8
+while time.time() < end:
+    for i, c in enumerate(socks):
+        if i % 2:
+            try:
+                c.send(b"x")
+            except OSError:
+                pass
+    time.sleep(0.1)
+"#;
+    // The system's python: one under /root (pyenv) is not for another uid to run.
+    let python = if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let mut cmd = if unsafe { libc::geteuid() } == 0 {
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", python]);
+        c
+    } else {
+        std::process::Command::new(python)
+    };
+    let mut attacker = cmd
+        .args(["-c", flood, &port, "300"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 and setpriv (util-linux) are needed");
+    let mut ready = [0u8; 6];
+    attacker
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut ready)
+        .expect("the connections were opened");
+    assert_eq!(&ready, b"ready\n");
+    for _ in 0..3 {
+        let started = Instant::now();
+        let (status, body) = s.get();
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "answered after {:?}",
+            started.elapsed()
+        );
+    }
+    let _ = attacker.kill();
+    let _ = attacker.wait();
+    let (code, _) = s.finish();
+    assert_eq!(code, 0);
+}

@@ -1,10 +1,11 @@
 //! The HTTP side: a listener on 127.0.0.1, a thread per connection, the token check and the
 //! container-credentials JSON. Knows nothing of how the credentials are got.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,11 +18,15 @@ use crate::verbose;
 
 /// A request line and headers beyond this are no SDK's.
 const MAX_HEAD: usize = 16 << 10;
-/// How long a client may take to send its request or read the answer, so that one stuck
-/// connection holds a thread for seconds, not forever.
+/// How long a client may take to send its whole request: an SDK on this machine sends it at
+/// once, so a connection still silent after this is idle, or an attack, and is closed.
+const HEAD_DEADLINE: Duration = Duration::from_secs(2);
+/// How long a client may take to read the answer.
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections served at once; more are closed unanswered, and the SDKs retry.
-const MAX_CONNECTIONS: usize = 64;
+/// Connections waiting for their request at once. The port is visible to every local user:
+/// past this, the connection that has waited longest without sending a request is closed to
+/// make room, so that idle connections can never lock out the token holder.
+const MAX_WAITING: usize = 256;
 /// The expiry shown for credentials that never expire: SDKs then come back now and then.
 const NO_EXPIRY_SHOWN_SECS: i64 = 3600;
 
@@ -44,7 +49,7 @@ impl Server {
         let acceptor = {
             let (listener, stopping) = (listener.clone(), stopping.clone());
             let token: Arc<str> = token.into();
-            let active = Arc::new(AtomicUsize::new(0));
+            let waiting = Arc::new(Waiting::default());
             std::thread::Builder::new()
                 .name("stsenv-server".into())
                 .spawn(move || {
@@ -53,19 +58,19 @@ impl Server {
                             break;
                         }
                         let Ok(stream) = stream else {
-                            // Out of file descriptors, say: let some connections end first.
+                            // Out of file descriptors, say: make room, then go on.
+                            waiting.evict_oldest();
                             std::thread::sleep(Duration::from_millis(10));
                             continue;
                         };
-                        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                            active.fetch_sub(1, Ordering::SeqCst);
+                        let Some(ticket) = waiting.enter(&stream) else {
                             continue;
-                        }
-                        let (holder, token, active) =
-                            (holder.clone(), token.clone(), active.clone());
+                        };
+                        let (holder, token, waiting) =
+                            (holder.clone(), token.clone(), waiting.clone());
                         let spawned = std::thread::Builder::new().spawn(move || {
-                            serve(stream, &holder, &token);
-                            active.fetch_sub(1, Ordering::SeqCst);
+                            serve(stream, &holder, &token, || waiting.leave(ticket));
+                            waiting.leave(ticket);
                         });
                         if spawned.is_err() {
                             std::thread::sleep(Duration::from_millis(10));
@@ -103,6 +108,45 @@ impl Server {
     }
 }
 
+/// The connections that have not sent their request yet, oldest first.
+#[derive(Default)]
+struct Waiting {
+    next: AtomicUsize,
+    list: Mutex<VecDeque<(usize, TcpStream)>>,
+}
+
+impl Waiting {
+    /// Records a new connection (closing the longest-waiting one if there are too many);
+    /// None if it can't be tracked, and then it is dropped unanswered.
+    fn enter(&self, stream: &TcpStream) -> Option<usize> {
+        let handle = stream.try_clone().ok()?;
+        let ticket = self.next.fetch_add(1, Ordering::SeqCst);
+        let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        while list.len() >= MAX_WAITING {
+            if let Some((_, oldest)) = list.pop_front() {
+                let _ = oldest.shutdown(Shutdown::Both);
+            }
+        }
+        list.push_back((ticket, handle));
+        Some(ticket)
+    }
+
+    /// The connection's request has come (or it is gone): it no longer waits.
+    fn leave(&self, ticket: usize) {
+        let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = list.iter().position(|(t, _)| *t == ticket) {
+            list.remove(i);
+        }
+    }
+
+    fn evict_oldest(&self) {
+        let mut list = self.list.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, oldest)) = list.pop_front() {
+            let _ = oldest.shutdown(Shutdown::Both);
+        }
+    }
+}
+
 /// A request, as far as this server cares.
 struct Head {
     method: String,
@@ -117,9 +161,12 @@ enum Bad {
     Malformed,
 }
 
-fn serve(mut stream: TcpStream, holder: &Holder, token: &str) {
+/// `arrived` is called once the request has been read, before it is answered.
+fn serve(mut stream: TcpStream, holder: &Holder, token: &str, arrived: impl FnOnce()) {
     let _ = stream.set_write_timeout(Some(IO_TIMEOUT));
-    let (status, body, log) = match read_head(&mut stream) {
+    let head = read_head(&mut stream);
+    arrived();
+    let (status, body, log) = match head {
         Ok(head) => respond(&head, holder, token),
         Err(Bad::Gone) => return,
         Err(Bad::TooLarge) => (
@@ -225,9 +272,9 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// Reads up to the blank line that ends the headers, within `IO_TIMEOUT` all told.
+/// Reads up to the blank line that ends the headers, within `HEAD_DEADLINE` all told.
 fn read_head(stream: &mut TcpStream) -> Result<Head, Bad> {
-    let deadline = Instant::now() + IO_TIMEOUT;
+    let deadline = Instant::now() + HEAD_DEADLINE;
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let end = loop {
