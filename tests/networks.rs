@@ -393,3 +393,77 @@ fn the_aws_cli_passes_the_same_cases() {
     ]);
     assert!(!cli(&env, "https://expired.example.test").status.success());
 }
+
+/// Security round 3, G5: a proxy variable that can't be parsed exactly (a space, `"`, `<`,
+/// `^` or `|` in the password, an unencoded `/`, a broken `[v6` host) used to make stsenv go
+/// direct while `-v` said "through the proxy". Now it is one line naming the variable (the
+/// password never shown, not even in part), `false` on stdout, and no request leaves: not
+/// to the proxy, not to the endpoint.
+#[test]
+fn a_malformed_proxy_url_fails_closed() {
+    let lab = Lab::new();
+    let sts_calls = || lab.sts.requests().len();
+    for (var, endpoint) in [("HTTPS_PROXY", STS), ("HTTP_PROXY", lab.sts.url.as_str())] {
+        for value in [
+            format!(
+                "http://corp-user:pa ss-G5SECRET@127.0.0.1:{}",
+                lab.proxy.port
+            ),
+            format!(
+                "http://corp-user:pa\"ss-G5SECRET@127.0.0.1:{}",
+                lab.proxy.port
+            ),
+            format!(
+                "http://corp-user:pa<ss-G5SECRET@127.0.0.1:{}",
+                lab.proxy.port
+            ),
+            format!(
+                "http://corp-user:pa^ss-G5SECRET@127.0.0.1:{}",
+                lab.proxy.port
+            ),
+            format!(
+                "http://corp-user:pa|ss-G5SECRET@127.0.0.1:{}",
+                lab.proxy.port
+            ),
+            format!(
+                "http://corp-user:pa/ss-G5SECRET@127.0.0.1:{}",
+                lab.proxy.port
+            ),
+            format!("http://[::1:{}", lab.proxy.port),
+        ] {
+            let env = lab.env(&[(var, value.clone()), ("AWS_CA_BUNDLE", lab.ca())]);
+            let (proxied, direct) = (lab.proxy.log().len(), sts_calls());
+            let out = env.stsenv(&[
+                "-v",
+                "assume",
+                ROLE,
+                "--endpoint-url",
+                endpoint,
+                "-s",
+                "bash",
+                "--no-cache",
+            ]);
+            let err = stderr(&out);
+            assert!(!out.status.success(), "{value}: {err}");
+            assert_eq!(stdout(&out), "false\n", "{value}");
+            let last = err.lines().last().unwrap_or_default();
+            assert!(last.contains(var), "{value}: {err}");
+            assert!(
+                !err.contains("G5SECRET") && !err.contains("ss-"),
+                "{value}: {err}"
+            );
+            assert!(!err.contains("through"), "{value}: nothing was sent: {err}");
+            assert_eq!(lab.proxy.log().len(), proxied, "{value}: reached the proxy");
+            assert_eq!(sts_calls(), direct, "{value}: went direct");
+        }
+    }
+    // The same password, encoded, works.
+    let env = lab.env(&[(
+        "HTTP_PROXY",
+        format!(
+            "http://corp-user:pa%20ss%7C%2F@127.0.0.1:{}",
+            lab.proxy.port
+        ),
+    )]);
+    ok(&lab.assume(&env, "http://plain.example.test", &[]));
+}

@@ -25,6 +25,7 @@ use aws_smithy_runtime_api::client::http::{
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
@@ -400,14 +401,18 @@ struct Route {
 }
 
 impl Route {
-    fn connector(&self, tls: bool, proxy: Option<&Proxy>) -> SharedHttpConnector {
+    /// None when the proxy can't be set up: the request then fails, and never goes around
+    /// the proxy (which may be the company's egress control). `Proxies` checked every URL
+    /// with the same parser, so this does not happen.
+    fn connector(&self, tls: bool, proxy: Option<&Proxy>) -> Option<SharedHttpConnector> {
+        let config = match proxy {
+            Some(p) => ProxyConfig::all(p.url.as_str()).ok()?,
+            None => ProxyConfig::disabled(),
+        };
         let mut built = self.connectors.lock().unwrap_or_else(|e| e.into_inner());
-        built
+        let connector = built
             .entry((tls, proxy.map(|p| p.url.clone())))
             .or_insert_with(|| {
-                let config = proxy
-                    .and_then(|p| ProxyConfig::all(p.url.as_str()).ok())
-                    .unwrap_or_else(ProxyConfig::disabled);
                 let mut b = Connector::builder().proxy_config(config);
                 b.set_connector_settings(Some(self.settings.clone()));
                 b.set_sleep_impl(self.sleep.clone());
@@ -422,7 +427,8 @@ impl Route {
                     b.build_http()
                 })
             })
-            .clone()
+            .clone();
+        Some(connector)
     }
 }
 
@@ -440,7 +446,13 @@ impl HttpConnector for Route {
             };
             format!("{} {} {via}{ca}", request.method(), site_of(&url))
         });
-        let pending = self.connector(tls, proxy).call(request);
+        let Some(connector) = self.connector(tls, proxy) else {
+            let shown = proxy.map(|p| p.shown.clone()).unwrap_or_default();
+            return HttpConnectorFuture::ready(Err(ConnectorError::user(
+                format!("the proxy {shown} can't be used").into(),
+            )));
+        };
+        let pending = connector.call(request);
         HttpConnectorFuture::new(async move {
             let response = pending.await?;
             Ok(response

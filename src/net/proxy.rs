@@ -125,12 +125,15 @@ fn host_of(netloc: &str) -> &str {
     netloc.split(':').next().unwrap_or(netloc)
 }
 
-/// A proxy URL as botocore mends it (`proxy:3128` and `//proxy:3128` mean http), checked.
+/// A proxy URL as botocore mends it (`proxy:3128` and `//proxy:3128` mean http), checked as
+/// strictly as botocore checks it: a URL stsenv can't use exactly as written is an error that
+/// names the variable, never a reason to go direct. The value itself is never quoted in the
+/// message: it may hold a password.
 fn parse(var: &str, value: &str) -> Result<Proxy, Error> {
     let bad = |why: &str| {
         Error::Proxy(format!(
-        "{var} is not a proxy URL I can use ({why}); write it as http://[user:password@]host:port"
-    ))
+            "{var} is not a proxy URL I can use ({why}); write it as http://[user:password@]host:port, with special characters in the user or password percent-encoded"
+        ))
     };
     let url = if value.starts_with("http:") || value.starts_with("https:") {
         value.to_string()
@@ -142,14 +145,25 @@ fn parse(var: &str, value: &str) -> Result<Proxy, Error> {
         format!("http://{value}")
     };
     let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    // `user:pa/ss@host`: the `/` ended the authority inside the password.
+    if tail.contains('@') {
+        return Err(bad(
+            "the user or password holds an unencoded /, ? or #: write it as %2F, %3F or %23",
+        ));
+    }
+    if !matches!(tail, "" | "/") {
+        return Err(bad("a proxy URL has no path, query or fragment"));
+    }
     let (userinfo, hostport) = match authority.rsplit_once('@') {
         Some((u, h)) => (Some(u), h),
         None => (None, authority),
     };
-    if hostport.is_empty() || hostport.contains(char::is_whitespace) {
-        return Err(bad("no host"));
+    if let Some(u) = userinfo {
+        userinfo_ok(u).map_err(|why| bad(&why))?;
     }
+    host_port_ok(hostport).map_err(|why| bad(&why))?;
     // Proxy-Authorization only with both a user and a password, as the AWS CLI sends it.
     let (url, shown) = match userinfo.and_then(|u| u.split_once(':')) {
         Some((user, pass)) if !user.is_empty() && !pass.is_empty() => (
@@ -161,7 +175,74 @@ fn parse(var: &str, value: &str) -> Result<Proxy, Error> {
             format!("{scheme}://{hostport}"),
         ),
     };
+    // The connector's own parser must take it too: what it refuses would otherwise be sent
+    // around the proxy.
+    aws_smithy_http_client::proxy::ProxyConfig::all(url.as_str())
+        .map_err(|_| bad("the HTTP client can't parse it"))?;
     Ok(Proxy { url, shown })
+}
+
+/// RFC 3986's userinfo: unreserved, sub-delims, `:` and `%XX`; anything else (a space, `"`,
+/// `<`, `^`, `|`, …) is refused rather than guessed at.
+fn userinfo_ok(u: &str) -> Result<(), String> {
+    let bytes = u.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            let hex = |j: usize| bytes.get(j).is_some_and(u8::is_ascii_hexdigit);
+            if !(hex(i + 1) && hex(i + 2)) {
+                return Err("a % in the user or password is not followed by two hex digits".into());
+            }
+            i += 3;
+            continue;
+        }
+        if !(b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:".contains(&b)) {
+            return Err(
+                "the user or password holds a character that must be percent-encoded".into(),
+            );
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// `host[:port]`, a host name, an IPv4 address or a bracketed IPv6 address, and a port of
+/// 1 to 65535.
+fn host_port_ok(hostport: &str) -> Result<(), String> {
+    let (host_ok, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let Some((addr, after)) = v6.split_once(']') else {
+            return Err("its [IPv6 address] is not closed".into());
+        };
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':').ok_or("junk after the [IPv6 address]")?),
+        };
+        (addr.parse::<std::net::Ipv6Addr>().is_ok(), port)
+    } else {
+        let (host, port) = match hostport.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (hostport, None),
+        };
+        let ok = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+        (ok, port)
+    };
+    if hostport.is_empty() {
+        return Err("no host".into());
+    }
+    if !host_ok {
+        return Err("its host is not a host name or IP address".into());
+    }
+    if let Some(p) = port {
+        if !p.parse::<u16>().is_ok_and(|n| n > 0) || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("its port is not a number from 1 to 65535".into());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -251,5 +332,46 @@ mod tests {
         assert_eq!(p.for_url("https://x").unwrap().url, "http://proxy:3128");
         let err = Proxies::from_env(&[("HTTPS_PROXY".into(), "socks5://p:1".into())]).unwrap_err();
         assert!(err.to_string().contains("HTTPS_PROXY"), "{err}");
+    }
+
+    /// Security round 3, G5: a proxy URL that can't be used exactly as written is an error
+    /// naming the variable, with no part of the password in it; never a direct request.
+    #[test]
+    fn malformed_proxy_urls_are_errors_that_never_show_the_password() {
+        for value in [
+            "http://alice:pa ss-SECRETPW@proxy:3128",
+            "http://alice:pa\"ss-SECRETPW@proxy:3128",
+            "http://alice:pa<ss-SECRETPW@proxy:3128",
+            "http://alice:pa^ss-SECRETPW@proxy:3128",
+            "http://alice:pa|ss-SECRETPW@proxy:3128",
+            "http://alice:pa/ss-SECRETPW@proxy:3128",
+            "http://alice:pa%zzss-SECRETPW@proxy:3128",
+            "http://[::1:3128",
+            "http://[nothex]:3128",
+            "http://proxy:99999",
+            "http://proxy:31x8",
+            "http://pro xy:3128",
+            "http://proxy:3128/path",
+        ] {
+            let err = Proxies::from_env(&[("HTTPS_PROXY".into(), value.into())])
+                .expect_err(value)
+                .to_string();
+            assert!(err.contains("HTTPS_PROXY"), "{value}: {err}");
+            assert!(
+                !err.contains("SECRETPW") && !err.contains("alice"),
+                "{value}: {err}"
+            );
+        }
+        for good in [
+            "http://al%20ice:p%2Fss!$&'()*+,;=@proxy.corp:3128",
+            "http://[::1]:3128",
+            "http://10.0.0.1:8080/",
+            "proxy.corp:3128",
+        ] {
+            assert!(
+                Proxies::from_env(&[("HTTPS_PROXY".into(), good.into())]).is_ok(),
+                "{good}"
+            );
+        }
     }
 }
