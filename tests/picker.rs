@@ -150,3 +150,39 @@ fn no_input_and_no_terminal_keep_the_one_line_error() {
     assert_ne!(rc, 0);
     assert!(err.contains("TARGET"), "{err}");
 }
+
+/// Security round 3, G6: a shared config's values (role_arn, sso_account_id, sso_role_name)
+/// reach the picker and the `profiles` table with their escape sequences shown, never played:
+/// no cleared screen, no title set, no look-alike name.
+#[test]
+fn escape_sequences_in_the_config_are_shown_not_played() {
+    let sts = FakeSts::numbered(3600);
+    let env = env_for(&sts);
+    let mut text = std::fs::read_to_string(env.home().join(".aws/config")).unwrap();
+    text.push_str(
+        "\n[profile evil]\nsso_session = corp\nsso_account_id = 1111\u{1b}[2J\u{1b}]0;pwned\u{7}\nsso_role_name = Admin\u{1b}[31m\n\n\
+         [profile evil-role]\nrole_arn = arn:aws:iam::123456789012:role/x\u{1b}]52;c;cHduZWQ=\u{7}\nsource_profile = base\n\n\
+         [sso-session corp]\nsso_start_url = https://d-123.awsapps.com/start\nsso_region = us-east-1\n",
+    );
+    env.write(".aws/config", &text);
+    let table = stdout(&env.stsenv(&["profiles"]));
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{7}'),
+        "{table:?}"
+    );
+    assert!(table.contains("\\u{1b}]52;c;cHduZWQ="), "{table}");
+    let tty = Tmux::run(&env, &[BIN, "assume", "-s", "bash"]);
+    let screen = tty.wait_for("assume>", 1);
+    assert!(
+        screen.contains("1111\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"),
+        "{screen}"
+    );
+    assert!(screen.contains("Admin\\u{1b}[31m"), "{screen}");
+    assert!(
+        screen.contains("dev-admin"),
+        "the screen was not cleared:\n{screen}"
+    );
+    tty.send_key("Escape");
+    let (rc, _, _) = tty.finish();
+    assert_ne!(rc, 0);
+}

@@ -344,7 +344,7 @@ impl<'a> CachedCredentials<'a> {
         let req = Request::new(name).ok()?;
         let env = |k: &str| std::env::var(k).ok();
         let plan = crate::engine::plan::plan(&req, self.profiles, &self.files, &env).ok()?;
-        let key = plan.hops.last()?.cache_key(None);
+        let key = plan.cache_keys().pop()?;
         if !self.present.contains(&format!("{key}.json")) {
             return None;
         }
@@ -352,8 +352,14 @@ impl<'a> CachedCredentials<'a> {
     }
 }
 
-/// Rows as aligned columns, two spaces apart, no trailing blanks.
+/// Rows as aligned columns, two spaces apart, no trailing blanks. Every cell is sanitised as
+/// messages are (control characters escaped, one line): a shared config or a portal must
+/// not reach the terminal with escape sequences.
 pub fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| crate::error::escape_controls(c)).collect())
+        .collect();
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
         .map(|i| {
@@ -365,7 +371,7 @@ pub fn table(rows: &[Vec<String>]) -> String {
         })
         .collect();
     let mut out = String::new();
-    for r in rows {
+    for r in &rows {
         let mut line = String::new();
         for (i, cell) in r.iter().enumerate() {
             line.push_str(&format!("{cell:w$}  ", w = widths[i]));

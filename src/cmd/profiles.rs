@@ -47,7 +47,10 @@ pub fn run(json: bool, names: bool) -> Result<Output, Error> {
     let rows = rows(&set);
     Ok(Output::Text(match (json, names) {
         (true, _) => to_json(&set, &rows),
-        (_, true) => rows.iter().map(|r| format!("{}\n", r.name)).collect(),
+        (_, true) => rows
+            .iter()
+            .map(|r| format!("{}\n", crate::error::escape_controls(r.name)))
+            .collect(),
         _ => to_table(&rows),
     }))
 }

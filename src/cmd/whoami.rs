@@ -88,8 +88,15 @@ pub fn run(args: &WhoamiArgs) -> Result<Output, Error> {
         });
         return Ok(Output::Text(format!("{doc}\n")));
     }
-    let mut out = format!("Account  {account}\nArn      {arn}\nUserId   {user_id}\n");
-    if let Some(p) = profile {
+    // What STS says is shown as any message is: no escape sequence reaches the terminal.
+    let clean = crate::error::escape_controls;
+    let mut out = format!(
+        "Account  {}\nArn      {}\nUserId   {}\n",
+        clean(&account),
+        clean(&arn),
+        clean(&user_id)
+    );
+    if let Some(p) = profile.as_deref().map(clean) {
         let when = match left {
             Some(l) if l <= 0 => ", expired".to_string(),
             Some(l) if l < 3600 => format!(", {}m left", l / 60),
