@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use aws_config::profile::{Profile, ProfileSet};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_runtime::env_config::property::PropertiesKey;
 use aws_types::os_shim_internal::{Env, Fs};
 
 use crate::error::{chain, Error};
@@ -163,5 +164,103 @@ pub fn kind(p: &Profile) -> &'static str {
         "static"
     } else {
         "settings"
+    }
+}
+
+/// The endpoint URL configured for a service, as the SDKs resolve it without a request:
+/// `AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`, then the profile's `services`
+/// section, then its `endpoint_url`; none at all with `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
+/// (or the profile's `ignore_configured_endpoint_urls`) true. `service` is the service id
+/// ("STS"); `profile` the profile whose settings apply (None: AWS_PROFILE's, else default).
+pub fn configured_endpoint(
+    profiles: &ProfileSet,
+    profile: Option<&str>,
+    service: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<String> {
+    let set = |k: &str| env(k).filter(|v| !v.is_empty());
+    let name = profile
+        .map(String::from)
+        .or_else(|| set("AWS_PROFILE"))
+        .unwrap_or_else(|| "default".into());
+    let p = profiles.get_profile(&name);
+    let get = |k: &str| p.and_then(|p| p.get(k)).filter(|v| !v.is_empty());
+    let ignore = match set("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
+        Some(v) => v.eq_ignore_ascii_case("true"),
+        None => {
+            get("ignore_configured_endpoint_urls").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        }
+    };
+    if ignore {
+        return None;
+    }
+    let env_key = format!(
+        "AWS_ENDPOINT_URL_{}",
+        service.to_uppercase().replace(' ', "_")
+    );
+    let from_services = || {
+        let key = PropertiesKey::builder()
+            .section_key("services")
+            .section_name(get("services")?)
+            .property_name(service.to_lowercase().replace(' ', "-"))
+            .sub_property_name("endpoint_url")
+            .build()
+            .ok()?;
+        profiles
+            .other_sections()
+            .get(&key)
+            .map(|v| v.to_string())
+            .filter(|v| !v.is_empty())
+    };
+    set(&env_key)
+        .or_else(|| set("AWS_ENDPOINT_URL"))
+        .or_else(from_services)
+        .or_else(|| get("endpoint_url").map(String::from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_endpoints_in_the_sdks_order() {
+        let text = "[default]\nendpoint_url = http://global-profile\nservices = local\n[profile plain]\nendpoint_url = http://plain\n[services local]\nsts =\n  endpoint_url = http://sts-profile\n[profile off]\nendpoint_url = http://x\nignore_configured_endpoint_urls = true\n";
+        let set = profiles_from_text(text).unwrap();
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let ep = |p: Option<&str>, vars: &'static [(&'static str, &'static str)]| {
+            configured_endpoint(&set, p, "STS", &env(vars))
+        };
+        assert_eq!(ep(None, &[]).as_deref(), Some("http://sts-profile"));
+        assert_eq!(ep(Some("plain"), &[]).as_deref(), Some("http://plain"));
+        assert_eq!(
+            ep(Some("plain"), &[("AWS_ENDPOINT_URL", "http://env")]).as_deref(),
+            Some("http://env")
+        );
+        assert_eq!(
+            ep(
+                Some("plain"),
+                &[
+                    ("AWS_ENDPOINT_URL", "http://env"),
+                    ("AWS_ENDPOINT_URL_STS", "http://env-sts")
+                ]
+            )
+            .as_deref(),
+            Some("http://env-sts")
+        );
+        assert_eq!(ep(Some("off"), &[("AWS_ENDPOINT_URL", "http://env")]), None);
+        assert_eq!(
+            ep(
+                Some("plain"),
+                &[("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]
+            ),
+            None
+        );
+        assert_eq!(ep(Some("nobody"), &[]), None);
     }
 }

@@ -6,10 +6,21 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::fake_sts::FakeSts;
+use common::netfix::DefaultEndpoint;
 use common::tty::Tmux;
 use common::*;
 
 const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
+
+/// As `env_for`, but STS is at its default address (through `DefaultEndpoint`): where the
+/// cache's file names are botocore's, shared with the AWS CLI.
+fn env_at_default(sts: &FakeSts, config: &str) -> (TestEnv, DefaultEndpoint) {
+    let mut env = env_for(sts, config);
+    let backend: u16 = sts.url.rsplit(':').next().unwrap().parse().unwrap();
+    let net = DefaultEndpoint::start(backend);
+    net.apply(&mut env);
+    (env, net)
+}
 
 fn env_for(sts: &FakeSts, config: &str) -> TestEnv {
     let mut env = TestEnv::new();
@@ -70,7 +81,7 @@ fn mode(p: &Path) -> u32 {
 #[test]
 fn a_second_assume_is_answered_from_the_aws_cli_cache() {
     let sts = FakeSts::numbered(3600);
-    let env = env_for(&sts, &deploy_profile());
+    let (env, _net) = env_at_default(&sts, &deploy_profile());
     let first = assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
     let second = assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
     assert_eq!(
@@ -92,7 +103,7 @@ fn a_second_assume_is_answered_from_the_aws_cli_cache() {
 #[test]
 fn the_key_includes_what_the_profile_configures() {
     let sts = FakeSts::numbered(3600);
-    let env = env_for(
+    let (env, _net) = env_at_default(
         &sts,
         &format!(
             "[profile ops]\nrole_arn = {}\nsource_profile = base\nrole_session_name = ops-session\nexternal_id = ext-9\nduration_seconds = 1800\n",
@@ -110,7 +121,7 @@ fn the_key_includes_what_the_profile_configures() {
 #[test]
 fn the_aws_cli_reuses_what_stsenv_got() {
     let sts = FakeSts::numbered(3600);
-    let env = env_for(&sts, &deploy_profile());
+    let (env, _net) = env_at_default(&sts, &deploy_profile());
     assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
     let arn = env.caller_arn(&[("AWS_PROFILE", "deploy".into())]);
     assert_eq!(
@@ -127,7 +138,7 @@ fn the_aws_cli_reuses_what_stsenv_got() {
 #[test]
 fn stsenv_reuses_what_the_aws_cli_got() {
     let sts = FakeSts::numbered(3600);
-    let env = env_for(&sts, &deploy_profile());
+    let (env, _net) = env_at_default(&sts, &deploy_profile());
     env.caller_arn(&[("AWS_PROFILE", "deploy".into())]);
     assert_eq!(sts.calls("AssumeRole").len(), 1, "the CLI assumed the role");
     let text = assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
@@ -278,7 +289,7 @@ fn key_file(env: &TestEnv, role: &str) -> PathBuf {
 #[test]
 fn corrupt_untrusted_and_expiring_entries_are_replaced() {
     let sts = FakeSts::numbered(3600);
-    let env = env_for(&sts, &deploy_profile());
+    let (env, _net) = env_at_default(&sts, &deploy_profile());
     let file = key_file(&env, "deploy");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     for (i, bad) in [
@@ -334,7 +345,7 @@ fn an_entry_with_ten_minutes_left_is_not_reused() {
 #[test]
 fn entries_in_every_format_the_cli_writes_are_reused() {
     let sts = FakeSts::numbered(3600);
-    let env = env_for(&sts, &deploy_profile());
+    let (env, _net) = env_at_default(&sts, &deploy_profile());
     let file = key_file(&env, "deploy");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     let later = stsenv::time::rfc3339(stsenv::time::now() + 7200);
@@ -463,4 +474,49 @@ fn twenty_concurrent_assumes_make_one_request() {
     assert_eq!(mode(&files[0]), 0o600);
     let _: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+}
+
+/// Security round 3, endpoint-scoped cache: after an assume at one endpoint, another endpoint
+/// (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS or the profile's endpoint_url) gets credentials of
+/// its own, never the first one's: LocalStack and a real account in one shell never mix. The
+/// botocore file name, shared with the AWS CLI, is for the default endpoint only.
+#[test]
+fn cached_credentials_serve_only_the_endpoint_that_issued_them() {
+    let (a, b, c) = (
+        FakeSts::numbered(3600),
+        FakeSts::numbered(3600),
+        FakeSts::numbered(3600),
+    );
+    let mut env = env_for(&a, &deploy_profile());
+    let calls = |s: &FakeSts| s.calls("AssumeRole").len();
+    assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
+    assert_eq!(calls(&a), 1);
+    env.set("AWS_ENDPOINT_URL", &b.url);
+    assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
+    assert_eq!(calls(&b), 1, "B was asked, not A's entry served");
+    env.set("AWS_ENDPOINT_URL", &a.url);
+    assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
+    assert_eq!(calls(&a), 1, "A's own entry is still A's");
+    env.vars.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
+    env.set("AWS_ENDPOINT_URL_STS", &b.url);
+    assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
+    assert_eq!(
+        calls(&b),
+        1,
+        "the same endpoint, however it is set, shares its entry"
+    );
+    env.vars.retain(|(k, _)| k != "AWS_ENDPOINT_URL_STS");
+    env.with_base_profile(&format!("{}endpoint_url = {}\n", deploy_profile(), c.url));
+    assume_ok(&env, &["assume", "deploy", "-s", "bash"]);
+    assert_eq!(
+        calls(&c),
+        1,
+        "the profile's endpoint_url is an endpoint of its own"
+    );
+    assert_eq!((calls(&a), calls(&b)), (1, 1));
+    let botocore = python_key(&format!("{{\"RoleArn\": \"{}\"}}", role_arn("deploy")));
+    assert!(
+        !cli_cache(&env).join(format!("{botocore}.json")).exists(),
+        "no endpoint's credentials under the default endpoint's name"
+    );
 }

@@ -64,12 +64,9 @@ fn clear(cache: &Cache, target: Option<&str>) -> Result<String, Error> {
             let profiles = load_profiles()?;
             let plan = plan::plan(&req, &profiles, &config_files(), &|k| std::env::var(k).ok())?;
             let mut n = plan
-                .hops
+                .cache_keys()
                 .iter()
-                .filter(|h| {
-                    let key = h.cache_key(req.endpoint_url.as_deref());
-                    cache.remove(&cache.role_path(&key)).is_ok()
-                })
+                .filter(|key| cache.remove(&cache.role_path(key)).is_ok())
                 .count();
             if let Source::Profile(p) | Source::StaticKeys(p) = &plan.source {
                 let serials: Vec<&str> = plan

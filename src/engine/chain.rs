@@ -87,8 +87,9 @@ pub struct Hop {
 
 impl Hop {
     /// Its cache key: botocore's for what the CLI can express, plus stsenv's additions;
-    /// `endpoint` is an STS endpoint given with `--endpoint-url`. (One configured in the
-    /// environment or the profile is one the AWS CLI uses too, so its key stays botocore's.)
+    /// `endpoint` is the STS endpoint other than the default that is called (given, or
+    /// configured in the environment or the profile), whose credentials must be served for
+    /// it alone. With the default endpoint the key is botocore's, shared with the AWS CLI.
     pub fn cache_key(&self, endpoint: Option<&str>) -> String {
         crate::cache::key::role_key(
             &self.call,

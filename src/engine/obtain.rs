@@ -55,11 +55,7 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
         }
         Err(_) => None,
     };
-    let keys: Vec<String> = plan
-        .hops
-        .iter()
-        .map(|h| h.cache_key(req.endpoint_url.as_deref()))
-        .collect();
+    let keys = plan.cache_keys();
     let source_in_env = match &plan.source {
         Source::DefaultChain => env("AWS_ACCESS_KEY_ID").is_some_and(|k| !k.is_empty()),
         Source::Provider { kind, .. } => *kind == CredentialSource::Environment,

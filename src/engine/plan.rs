@@ -20,6 +20,9 @@ pub struct Plan {
     pub region: Option<String>,
     /// The profile whose settings (endpoint_url) apply to the STS client.
     pub config_profile: Option<String>,
+    /// The STS endpoint other than the default, given or configured: credentials are cached
+    /// for the endpoint that issued them only.
+    pub endpoint: Option<String>,
     /// Things worth telling the user that don't stop the assume.
     pub warnings: Vec<String>,
 }
@@ -42,6 +45,14 @@ pub enum Origin {
 }
 
 impl Plan {
+    /// The cache key of each hop, for the endpoint the plan calls.
+    pub fn cache_keys(&self) -> Vec<String> {
+        self.hops
+            .iter()
+            .map(|h| h.cache_key(self.endpoint.as_deref()))
+            .collect()
+    }
+
     /// Decided from the plan and the config alone, so a cache hit answers as a fresh assume
     /// would. `env` reads the process environment.
     pub fn origin(&self, profiles: &ProfileSet, env: &dyn Fn(&str) -> Option<String>) -> Origin {
@@ -199,12 +210,16 @@ pub fn plan(
     if let Some(r) = &region {
         validate::region(r)?;
     }
+    let endpoint = req.endpoint_url.clone().or_else(|| {
+        crate::aws_files::configured_endpoint(profiles, config_profile.as_deref(), "STS", env)
+    });
     Ok(Plan {
         source,
         hops,
         source_mfa,
         region,
         config_profile,
+        endpoint,
         warnings,
     })
 }

@@ -149,6 +149,46 @@ fn relay(req: &HttpRequest, addr: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// STS at its default address, as far as stsenv and the AWS CLI can tell: a fake STS behind
+/// TLS with a certificate for AWS's STS host names from a CA of the test's, reached through a
+/// forward proxy that resolves those names. For what must hold at the default endpoint only
+/// (the cache file names shared with the AWS CLI), with no network beyond loopback.
+pub struct DefaultEndpoint {
+    pub proxy: Proxy,
+    pub ca_path: PathBuf,
+    _front: TlsFront,
+    _dir: tempfile::TempDir,
+}
+
+impl DefaultEndpoint {
+    /// In front of the plain server on 127.0.0.1:`backend`.
+    pub fn start(backend: u16) -> DefaultEndpoint {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = Ca::new(dir.path(), "aws-lookalike");
+        let hosts = ["sts.amazonaws.com", "sts.us-east-1.amazonaws.com"];
+        let front = TlsFront::start(&ca.leaf(&hosts, false), backend);
+        let routes = hosts
+            .iter()
+            .map(|h| (format!("{h}:443"), front.port))
+            .collect();
+        DefaultEndpoint {
+            proxy: Proxy::start(routes, None),
+            ca_path: ca.pem_path.clone(),
+            _front: front,
+            _dir: dir,
+        }
+    }
+
+    /// The variables that send `env`'s requests there: the proxy and the CA, and no
+    /// endpoint setting of any kind.
+    pub fn apply(&self, env: &mut super::TestEnv) {
+        env.vars.retain(|(k, _)| !k.starts_with("AWS_ENDPOINT_URL"));
+        env.set("HTTPS_PROXY", &self.proxy.url);
+        env.set("AWS_CA_BUNDLE", self.ca_path.to_str().unwrap());
+        env.set("AWS_REGION", "us-east-1");
+    }
+}
+
 /// One request the proxy was asked for.
 #[derive(Debug, Clone)]
 pub struct ProxyLog {
