@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use aws_config::profile::{Profile, ProfileSet};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
 use aws_runtime::env_config::property::PropertiesKey;
-use aws_types::os_shim_internal::{Env, Fs};
+use aws_types::os_shim_internal::{Env as ShimEnv, Fs};
 
+use crate::env::Env;
 use crate::error::{chain, Error};
 
 pub const CONFIG_VAR: &str = "AWS_CONFIG_FILE";
@@ -19,7 +20,7 @@ pub const CREDENTIALS_VAR: &str = "AWS_SHARED_CREDENTIALS_FILE";
 const MAX_FILE_BYTES: u64 = 32 << 20;
 
 /// Every profile of both files, as the AWS CLI and SDKs see them.
-pub fn load_profiles() -> Result<ProfileSet, Error> {
+pub fn load_profiles(env: &Env) -> Result<ProfileSet, Error> {
     // stsenv looks at each file first, so that a FIFO can't hang the run, /dev/zero can't
     // fill memory, and an unreadable or non-UTF-8 file is named (aws-config passes over a
     // file it can't read as if it were missing).
@@ -36,7 +37,7 @@ pub fn load_profiles() -> Result<ProfileSet, Error> {
             ".aws/credentials",
         ),
     ] {
-        if let Some(path) = config_path(var, default) {
+        if let Some(path) = config_path(env, var, default) {
             files = match read_config_file(&path)? {
                 // aws-config reads an empty /dev/null as a missing file, as it should.
                 Some(text) if text.is_empty() => files,
@@ -45,8 +46,10 @@ pub fn load_profiles() -> Result<ProfileSet, Error> {
             };
         }
     }
-    let (fs, env) = (Fs::real(), Env::real());
-    block_on(aws_config::profile::load(&fs, &env, &files.build(), None))
+    // The files are named above: aws-config's own look at the environment only picks the
+    // selected profile, which stsenv never asks it for.
+    let (fs, shim) = (Fs::real(), ShimEnv::real());
+    block_on(aws_config::profile::load(&fs, &shim, &files.build(), None))
         .map_err(|e| Error::Config(chain(&e)))
 }
 
@@ -59,7 +62,7 @@ pub fn profiles_from_text(text: &str) -> Result<ProfileSet, Error> {
         .build();
     block_on(aws_config::profile::load(
         &Fs::from_slice(&[]),
-        &Env::from_slice(&[]),
+        &ShimEnv::from_slice(&[]),
         &files,
         None,
     ))
@@ -69,37 +72,35 @@ pub fn profiles_from_text(text: &str) -> Result<ProfileSet, Error> {
 /// The path aws-config reads for `var`, with `~/` expanded as it does (its own helper is
 /// private). None when there is none: no HOME, or the variable set but empty, which makes
 /// the AWS CLI and aws-config read no file at all.
-pub fn config_path(var: &str, default: &str) -> Option<PathBuf> {
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from);
-    match std::env::var_os(var) {
-        Some(p) if p.is_empty() => None,
+pub fn config_path(env: &Env, var: &str, default: &str) -> Option<PathBuf> {
+    if env.is_set_empty(var) {
+        return None;
+    }
+    match env.get(var) {
         Some(p) => {
             let p = PathBuf::from(p);
-            match (p.strip_prefix("~"), home) {
+            match (p.strip_prefix("~"), env.home()) {
                 (Ok(rest), Some(h)) => Some(h.join(rest)),
                 _ => Some(p),
             }
         }
-        None => Some(home?.join(default)),
+        None => Some(env.home()?.join(default)),
     }
 }
 
 /// `path` with a leading `~/` made the home folder, as the SDKs read paths in profiles.
-pub fn expand_home(path: &str) -> PathBuf {
-    let home = std::env::var_os("HOME").filter(|h| !h.is_empty());
-    match (path.strip_prefix("~/"), home) {
-        (Some(rest), Some(h)) => PathBuf::from(h).join(rest),
+pub fn expand_home(env: &Env, path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), env.home()) {
+        (Some(rest), Some(h)) => h.join(rest),
         _ => PathBuf::from(path),
     }
 }
 
 /// Where the AWS CLI reads credentials: AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials.
-pub fn credentials_path() -> Result<PathBuf, Error> {
-    match config_path(CREDENTIALS_VAR, ".aws/credentials") {
+pub fn credentials_path(env: &Env) -> Result<PathBuf, Error> {
+    match config_path(env, CREDENTIALS_VAR, ".aws/credentials") {
         Some(p) => Ok(p),
-        None if std::env::var_os(CREDENTIALS_VAR).is_some() => Err(Error::Config(format!(
+        None if env.is_set_empty(CREDENTIALS_VAR) => Err(Error::Config(format!(
             "{CREDENTIALS_VAR} is set but empty, so there is no credentials file to write: unset it or name a file"
         ))),
         None => Err(Error::NoHome(CREDENTIALS_VAR)),
@@ -132,10 +133,10 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
 }
 
 /// How messages name the config files: the paths the AWS CLI would read.
-pub fn config_files() -> String {
-    let path = |var: &str, default: &str| match std::env::var_os(var) {
-        Some(v) if v.is_empty() => format!("no file ({var} is set but empty)"),
-        Some(v) => v.to_string_lossy().into_owned(),
+pub fn config_files(env: &Env) -> String {
+    let path = |var: &str, default: &str| match env.get(var) {
+        _ if env.is_set_empty(var) => format!("no file ({var} is set but empty)"),
+        Some(v) => v.to_string(),
         None => default.to_string(),
     };
     format!(
@@ -176,9 +177,9 @@ pub fn configured_endpoint(
     profiles: &ProfileSet,
     profile: Option<&str>,
     service: &str,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &Env,
 ) -> Option<String> {
-    let set = |k: &str| env(k).filter(|v| !v.is_empty());
+    let set = |k: &str| env.var(k);
     let name = profile
         .map(String::from)
         .or_else(|| set("AWS_PROFILE"))
@@ -226,15 +227,8 @@ mod tests {
     fn configured_endpoints_in_the_sdks_order() {
         let text = "[default]\nendpoint_url = http://global-profile\nservices = local\n[profile plain]\nendpoint_url = http://plain\n[services local]\nsts =\n  endpoint_url = http://sts-profile\n[profile off]\nendpoint_url = http://x\nignore_configured_endpoint_urls = true\n";
         let set = profiles_from_text(text).unwrap();
-        let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                vars.iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
         let ep = |p: Option<&str>, vars: &'static [(&'static str, &'static str)]| {
-            configured_endpoint(&set, p, "STS", &env(vars))
+            configured_endpoint(&set, p, "STS", &Env::from_pairs(vars.iter().copied()))
         };
         assert_eq!(ep(None, &[]).as_deref(), Some("http://sts-profile"));
         assert_eq!(ep(Some("plain"), &[]).as_deref(), Some("http://plain"));

@@ -434,7 +434,7 @@ pub fn answer_completion_if_asked() {
 
 /// Profile names, with the role ARN as the description where there is one.
 pub fn profile_candidates() -> Vec<CompletionCandidate> {
-    let Ok(set) = crate::aws_files::load_profiles() else {
+    let Ok(set) = crate::aws_files::load_profiles(&crate::env::Env::process()) else {
         return Vec::new();
     };
     let mut names: Vec<&str> = set.profiles().collect();

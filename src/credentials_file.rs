@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::aws_files::credentials_path;
+use crate::env::Env;
 use crate::error::Error;
 use crate::fsutil::edit_file;
 use crate::ini;
@@ -57,8 +58,8 @@ pub fn refusal(text: &str, name: &str, chain: &[String]) -> Option<String> {
 }
 
 /// Fails, before any request is made, where `write_profile` would refuse.
-pub fn check_target(name: &str, chain: &[String]) -> Result<(), Error> {
-    let file = credentials_path()?;
+pub fn check_target(env: &Env, name: &str, chain: &[String]) -> Result<(), Error> {
+    let file = credentials_path(env)?;
     let text = crate::fsutil::read_text(&file, 32 << 20)
         .ok()
         .flatten()
@@ -79,6 +80,7 @@ fn refused(file: &std::path::Path, why: String) -> Error {
 /// Writes `[name]` and returns the file's path. Unless `force`, refuses to write over
 /// long-term keys or over a profile of `chain` (the profiles the credentials came from).
 pub fn write_profile(
+    env: &Env,
     name: &str,
     creds: &Credentials,
     chain: &[String],
@@ -96,7 +98,7 @@ pub fn write_profile(
     }
     // Refused before the file is touched; the edit below checks again as it renders.
     ini::render(name, &body, "\n")?;
-    let file = credentials_path()?;
+    let file = credentials_path(env)?;
     edit_file(&file, Some(0o600), |old| {
         if let Some(why) = refusal(old, name, chain).filter(|_| !force) {
             return Err(refused(&file, why));

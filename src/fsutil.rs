@@ -139,6 +139,14 @@ pub fn read_text(path: &Path, max: u64) -> Result<Option<String>, String> {
     })
 }
 
+/// A private file's JSON (see `open_private`), at most `max` bytes; None for anything
+/// unreadable, unparsable, not a regular file of this user's, or writable by others (what
+/// someone else could have planted is not trusted).
+pub fn read_private_json(path: &Path, max: u64) -> Option<serde_json::Value> {
+    let file = open_private(path, false).ok()?;
+    serde_json::from_slice(&read_capped(file, max).ok()?).ok()
+}
+
 /// At most `max` bytes of `file`; more is an error rather than memory without bound.
 pub fn read_capped(file: impl Read, max: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();

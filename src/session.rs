@@ -91,6 +91,57 @@ pub const SET_BY_ASSUME: [&str; 10] = [
     "STSENV_ARGS",
 ];
 
+/// The variables that carry a session's credentials: never a source for its own refresh.
+pub const CREDENTIAL_VARS: [&str; 5] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+];
+
+/// What a shell holds: the credentials in its environment (when both keys are there), and
+/// what the stsenv session that put them there said of itself.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    pub credentials: Option<Credentials>,
+    /// STSENV_PROFILE: the target that was assumed.
+    pub profile: Option<String>,
+    pub role_arn: Option<String>,
+    /// AWS_CREDENTIAL_EXPIRATION, else STSENV_EXPIRES.
+    pub expires: Option<i64>,
+    /// STSENV_ARGS: the arguments that get the session again.
+    pub args: Option<String>,
+}
+
+impl Held {
+    pub fn from_env(env: &crate::env::Env) -> Held {
+        let expires = env
+            .get("AWS_CREDENTIAL_EXPIRATION")
+            .and_then(crate::time::parse)
+            .or_else(|| env.get("STSENV_EXPIRES")?.parse().ok());
+        let credentials = match (
+            env.var("AWS_ACCESS_KEY_ID"),
+            env.var("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Some(access_key_id), Some(secret_access_key)) => Some(Credentials {
+                access_key_id,
+                secret_access_key,
+                session_token: env.var("AWS_SESSION_TOKEN"),
+                expires,
+            }),
+            _ => None,
+        };
+        Held {
+            credentials,
+            profile: env.var("STSENV_PROFILE"),
+            role_arn: env.var("STSENV_ROLE_ARN"),
+            expires,
+            args: env.var("STSENV_ARGS"),
+        }
+    }
+}
+
 /// The change that undoes an assume.
 pub fn clear() -> EnvChange {
     SET_BY_ASSUME.iter().map(|n| (*n, None)).collect()

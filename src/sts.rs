@@ -15,19 +15,163 @@ use crate::error::{one_line, Error};
 use crate::net::Net;
 use crate::session::Credentials;
 
-/// The parameters of one AssumeRole call.
-#[derive(Debug, Clone, Default)]
-pub struct RoleCall {
-    pub role_arn: String,
-    pub session_name: String,
+/// The options of an AssumeRole call that a person sets, on the command line or in a profile
+/// (the command line wins for the role it names), every value already checked. Adding one
+/// is a field here, its row in `OPTIONS`, its line in `Sts::assume_role`, the clap field, and
+/// the cache key if it changes what STS hands out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleOptions {
+    pub session_name: Option<String>,
     pub duration: Option<u32>,
     pub external_id: Option<String>,
     pub mfa_serial: Option<String>,
+    /// A one-time MFA code: given to the one call that needs it, never replayed.
     pub token_code: Option<String>,
+    /// The policy text itself (an `@file` has been read).
     pub policy: Option<String>,
     pub policy_arns: Vec<String>,
     pub tags: Vec<(String, String)>,
     pub source_identity: Option<String>,
+}
+
+/// What one option's flag takes part in.
+pub struct RoleOption {
+    pub flag: &'static str,
+    /// Whether it means anything for a profile without a role (only for the MFA session of
+    /// long-term keys; `false` for what is about AssumeRole alone).
+    pub mfa_session: bool,
+    /// Whether it is about assuming a role at all (an MFA code is not, on its own).
+    pub role_only: bool,
+    /// Whether a refresh gives it again (a one-time MFA code is not).
+    pub replayed: bool,
+    /// Its values as typed again on a command line, one per repetition; none when not given.
+    pub values: fn(&RoleOptions) -> Vec<String>,
+}
+
+fn value(v: &Option<String>) -> Vec<String> {
+    v.iter().cloned().collect()
+}
+
+/// Every option, in the order `stsenv assume --help` lists them.
+pub const OPTIONS: [RoleOption; 9] = [
+    RoleOption {
+        flag: "--session-name",
+        mfa_session: false,
+        role_only: true,
+        replayed: true,
+        values: |o| value(&o.session_name),
+    },
+    RoleOption {
+        flag: "--duration",
+        mfa_session: true,
+        role_only: true,
+        replayed: true,
+        values: |o| o.duration.iter().map(u32::to_string).collect(),
+    },
+    RoleOption {
+        flag: "--external-id",
+        mfa_session: false,
+        role_only: true,
+        replayed: true,
+        values: |o| value(&o.external_id),
+    },
+    RoleOption {
+        flag: "--mfa-serial",
+        mfa_session: true,
+        role_only: true,
+        replayed: true,
+        values: |o| value(&o.mfa_serial),
+    },
+    RoleOption {
+        flag: "--token-code",
+        mfa_session: true,
+        role_only: false,
+        replayed: false,
+        values: |o| value(&o.token_code),
+    },
+    RoleOption {
+        flag: "--policy",
+        mfa_session: false,
+        role_only: true,
+        replayed: true,
+        values: |o| value(&o.policy),
+    },
+    RoleOption {
+        flag: "--policy-arn",
+        mfa_session: false,
+        role_only: true,
+        replayed: true,
+        values: |o| o.policy_arns.clone(),
+    },
+    RoleOption {
+        flag: "--tag",
+        mfa_session: false,
+        role_only: true,
+        replayed: true,
+        values: |o| o.tags.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+    },
+    RoleOption {
+        flag: "--source-identity",
+        mfa_session: false,
+        role_only: true,
+        replayed: true,
+        values: |o| value(&o.source_identity),
+    },
+];
+
+impl RoleOptions {
+    /// The options given, by their rows.
+    pub fn given(&self) -> impl Iterator<Item = &'static RoleOption> + '_ {
+        OPTIONS.iter().filter(move |o| !(o.values)(self).is_empty())
+    }
+
+    /// The words that give these options again on a command line (never a one-time code).
+    pub fn replay(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        for o in OPTIONS.iter().filter(|o| o.replayed) {
+            for v in (o.values)(self) {
+                words.push(o.flag.to_string());
+                words.push(v);
+            }
+        }
+        words
+    }
+
+    /// These options (the command line's) over what a profile configures for the role they
+    /// name: given values win; a profile sets only the session name, duration, external id
+    /// and MFA device, so the rest are the command line's alone. The MFA code is the
+    /// profile's: the planner gives it to the hop that needs it.
+    pub fn over(&self, profile: &RoleOptions) -> RoleOptions {
+        RoleOptions {
+            session_name: self.session_name.clone().or(profile.session_name.clone()),
+            duration: self.duration.or(profile.duration),
+            external_id: self.external_id.clone().or(profile.external_id.clone()),
+            mfa_serial: self.mfa_serial.clone().or(profile.mfa_serial.clone()),
+            token_code: profile.token_code.clone(),
+            policy: self.policy.clone(),
+            policy_arns: self.policy_arns.clone(),
+            tags: self.tags.clone(),
+            source_identity: self.source_identity.clone(),
+        }
+    }
+}
+
+/// The parameters of one AssumeRole call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleCall {
+    pub role_arn: String,
+    /// The session name when none is given or configured: `stsenv-<user>`.
+    pub default_session: String,
+    pub options: RoleOptions,
+}
+
+impl RoleCall {
+    pub fn session_name(&self) -> &str {
+        self.options
+            .session_name
+            .as_deref()
+            .unwrap_or(&self.default_session)
+    }
 }
 
 pub struct Sts {
@@ -179,13 +323,14 @@ impl Sts {
         source_label: &str,
     ) -> Result<(Credentials, Option<String>), Error> {
         let client = self.client(creds);
-        let tags = hop
+        let o = &hop.options;
+        let tags = o
             .tags
             .iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::Usage(format!("invalid tag: {e}")))?;
-        let policy_arns = hop
+        let policy_arns = o
             .policy_arns
             .iter()
             .map(|arn| PolicyDescriptorType::builder().arn(arn).build())
@@ -193,19 +338,19 @@ impl Sts {
         let resp = client
             .assume_role()
             .role_arn(&hop.role_arn)
-            .role_session_name(&hop.session_name)
-            .set_duration_seconds(hop.duration.map(|d| d as i32))
-            .set_external_id(hop.external_id.clone())
-            .set_serial_number(hop.mfa_serial.clone())
-            .set_token_code(hop.token_code.clone())
-            .set_policy(hop.policy.clone())
+            .role_session_name(hop.session_name())
+            .set_duration_seconds(o.duration.map(|d| d as i32))
+            .set_external_id(o.external_id.clone())
+            .set_serial_number(o.mfa_serial.clone())
+            .set_token_code(o.token_code.clone())
+            .set_policy(o.policy.clone())
             .set_policy_arns((!policy_arns.is_empty()).then_some(policy_arns))
             .set_tags((!tags.is_empty()).then_some(tags))
-            .set_source_identity(hop.source_identity.clone())
+            .set_source_identity(o.source_identity.clone())
             .send()
             .await
             .map_err(|e| {
-                let serial = hop.token_code.as_ref().and(hop.mfa_serial.as_deref());
+                let serial = o.token_code.as_ref().and(o.mfa_serial.as_deref());
                 self.explain(e, "AssumeRole", &hop.role_arn, serial, source_label)
             })?;
         let creds = self.credentials(resp.credentials(), "AssumeRole", &hop.role_arn)?;

@@ -490,7 +490,8 @@ fn rust_sdk_child() {
         return;
     };
     use aws_credential_types::provider::ProvideCredentials;
-    let net = stsenv::net::Net::new(Duration::from_secs(10), None).unwrap();
+    let net =
+        stsenv::net::Net::new(&stsenv::env::Env::process(), Duration::from_secs(10), None).unwrap();
     let region = aws_sdk_sts::config::Region::new("eu-west-1");
     let rt = stsenv::net::runtime().unwrap();
     let line = rt.block_on(async {

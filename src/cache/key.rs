@@ -15,13 +15,13 @@ use crate::sts::RoleCall;
 /// source credentials of a bare role ARN came from) are added under names the CLI never uses,
 /// so those entries can't collide with the CLI's.
 ///
-/// `session_name_configured`: whether the session name was given or configured rather than
-/// generated; `source`: for a bare role ARN, where its source credentials came from;
-/// `endpoint`: an STS endpoint other than the default, whose credentials must never be
-/// served for another (nor to the AWS CLI, which keys by the default).
+/// The session name counts when it was given or configured (`options.session_name`), not
+/// when it is the generated default; `source`: for a bare role ARN, where its source
+/// credentials came from; `endpoint`: an STS endpoint other than the default, whose
+/// credentials must never be served for another (nor to the AWS CLI, which keys by the
+/// default).
 pub fn role_args(
-    hop: &RoleCall,
-    session_name_configured: bool,
+    call: &RoleCall,
     source: Option<&str>,
     endpoint: Option<&str>,
 ) -> BTreeMap<String, Value> {
@@ -29,9 +29,10 @@ pub fn role_args(
     let mut put = |k: &str, v: Value| {
         args.insert(k.to_string(), v);
     };
-    put("RoleArn", hop.role_arn.clone().into());
-    if session_name_configured {
-        put("RoleSessionName", hop.session_name.clone().into());
+    let hop = &call.options;
+    put("RoleArn", call.role_arn.clone().into());
+    if let Some(name) = &hop.session_name {
+        put("RoleSessionName", name.clone().into());
     }
     if let Some(id) = &hop.external_id {
         put("ExternalId", id.clone().into());
@@ -72,16 +73,9 @@ pub fn role_args(
     args
 }
 
-pub fn role_key(
-    hop: &RoleCall,
-    session_name_configured: bool,
-    source: Option<&str>,
-    endpoint: Option<&str>,
-) -> String {
+pub fn role_key(call: &RoleCall, source: Option<&str>, endpoint: Option<&str>) -> String {
     let args: serde_json::Map<String, Value> =
-        role_args(hop, session_name_configured, source, endpoint)
-            .into_iter()
-            .collect();
+        role_args(call, source, endpoint).into_iter().collect();
     sha1_hex(&python_dumps(&Value::Object(args)))
 }
 
@@ -159,7 +153,7 @@ mod tests {
     fn hop() -> RoleCall {
         RoleCall {
             role_arn: "arn:aws:iam::123456789012:role/deploy".into(),
-            session_name: "stsenv-alice".into(),
+            default_session: "stsenv-alice".into(),
             ..RoleCall::default()
         }
     }
@@ -171,12 +165,12 @@ mod tests {
         let h = hop();
         assert_eq!(
             python_dumps(&Value::Object(
-                role_args(&h, false, None, None).into_iter().collect()
+                role_args(&h, None, None).into_iter().collect()
             )),
             r#"{"RoleArn": "arn:aws:iam::123456789012:role/deploy"}"#
         );
         assert_eq!(
-            role_key(&h, false, None, None),
+            role_key(&h, None, None),
             "6a9d9ba39800a1773d9a3bd50c4a0db301ff5832"
         );
     }
@@ -184,18 +178,18 @@ mod tests {
     #[test]
     fn matches_botocore_with_every_profile_setting() {
         let mut h = hop();
-        h.session_name = "ops".into();
-        h.external_id = Some("ext-1".into());
-        h.mfa_serial = Some("arn:aws:iam::123456789012:mfa/alice".into());
-        h.duration = Some(3600);
+        h.options.session_name = Some("ops".into());
+        h.options.external_id = Some("ext-1".into());
+        h.options.mfa_serial = Some("arn:aws:iam::123456789012:mfa/alice".into());
+        h.options.duration = Some(3600);
         assert_eq!(
             python_dumps(&Value::Object(
-                role_args(&h, true, None, None).into_iter().collect()
+                role_args(&h, None, None).into_iter().collect()
             )),
             r#"{"DurationSeconds": 3600, "ExternalId": "ext-1", "RoleArn": "arn:aws:iam::123456789012:role/deploy", "RoleSessionName": "ops", "SerialNumber": "arn:aws:iam::123456789012:mfa/alice"}"#
         );
         assert_eq!(
-            role_key(&h, true, None, None),
+            role_key(&h, None, None),
             "2256203850bd492b16d5580f30f0039d8127ec6b"
         );
     }

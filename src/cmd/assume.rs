@@ -3,22 +3,31 @@
 
 use crate::cli::AssumeArgs;
 use crate::cmd::Output;
+use crate::context::Context;
 use crate::credentials_file;
 use crate::engine;
 use crate::error::{say, Error};
 use crate::shell::Shell;
 
-pub fn run(args: &AssumeArgs, shell: Shell) -> Result<Output, Error> {
-    let req = super::request(&super::target_of(&args.opts)?, &args.opts.flags)?;
+pub fn run(ctx: &Context, args: &AssumeArgs, shell: Shell) -> Result<Output, Error> {
+    let req = super::request(&super::target_of(ctx, &args.opts)?, &args.opts.flags)?;
+    let planned = engine::plan(ctx, req)?;
+    let req = planned.request();
     if let Some(name) = &args.write_profile {
         credentials_file::check_profile_name(name)?;
-        let chain = engine::source_profiles(&req)?;
+        let chain = planned.source_profiles();
         if !args.force {
             // Said before any request; the write checks again under its lock.
-            credentials_file::check_target(name, &chain)?;
+            credentials_file::check_target(ctx.env(), name, &chain)?;
         }
-        let session = engine::obtain(&req)?;
-        let path = credentials_file::write_profile(name, &session.credentials, &chain, args.force)?;
+        let session = planned.obtain()?;
+        let path = credentials_file::write_profile(
+            ctx.env(),
+            name,
+            &session.credentials,
+            &chain,
+            args.force,
+        )?;
         let until = session
             .credentials
             .expires
@@ -31,5 +40,5 @@ pub fn run(args: &AssumeArgs, shell: Shell) -> Result<Output, Error> {
         ));
         return Ok(Output::Text(String::new()));
     }
-    super::export(&req, engine::obtain(&req)?, shell)
+    super::export(ctx, req, planned.obtain()?, shell)
 }

@@ -2,36 +2,35 @@
 
 use std::path::Path;
 
-use crate::aws_files::{config_files, load_profiles};
 use crate::cache::{Cache, Mode};
 use crate::cli::CacheAction;
 use crate::cmd::{table, Output};
-use crate::engine::chain::Source;
-use crate::engine::{plan, Request};
+use crate::context::Context;
+use crate::engine::{self, Request};
 use crate::error::{say, Error};
 use crate::time;
 
-pub fn run(action: CacheAction) -> Result<Output, Error> {
-    let cache = Cache::open(Mode::Use, &|k| std::env::var(k).ok()).map_err(Error::Usage)?;
+pub fn run(ctx: &Context, action: CacheAction) -> Result<Output, Error> {
+    let cache = Cache::open(Mode::Use, ctx.env()).map_err(Error::Usage)?;
     match action {
         CacheAction::List => {
-            let text = list(&cache);
+            let text = list(ctx, &cache);
             if text.is_empty() {
                 say("nothing cached");
             }
             Ok(Output::Text(text))
         }
         CacheAction::Clear { target } => {
-            say(&clear(&cache, target.as_deref())?);
+            say(&clear(ctx, &cache, target.as_deref())?);
             Ok(Output::Text(String::new()))
         }
     }
 }
 
 /// A table; file names and identities only, never a secret.
-fn list(cache: &Cache) -> String {
+fn list(ctx: &Context, cache: &Cache) -> String {
     let now = time::now();
-    let home = std::env::var("HOME").unwrap_or_default();
+    let home = ctx.env().var("HOME").unwrap_or_default();
     let mut rows = vec![["KIND", "EXPIRES IN", "FOR", "FILE"]
         .map(String::from)
         .to_vec()];
@@ -41,7 +40,12 @@ fn list(cache: &Cache) -> String {
             Some(_) => "expired".into(),
             None => "?".into(),
         };
-        rows.push(vec![e.kind.into(), left, e.identity, tilde(&e.path, &home)]);
+        rows.push(vec![
+            e.kind().into(),
+            left,
+            e.identity(),
+            tilde(&e.location, &home),
+        ]);
     }
     if rows.len() == 1 {
         return String::new();
@@ -50,39 +54,14 @@ fn list(cache: &Cache) -> String {
 }
 
 /// Removes everything, or the entries of one target; returns what it did, for stderr.
-fn clear(cache: &Cache, target: Option<&str>) -> Result<String, Error> {
+fn clear(ctx: &Context, cache: &Cache, target: Option<&str>) -> Result<String, Error> {
     let removed = match target {
-        None => {
-            let entries = cache.entries();
-            entries
-                .iter()
-                .filter(|e| cache.remove(&e.path).is_ok())
-                .count()
-        }
-        Some(t) => {
-            let req = Request::new(t)?;
-            let profiles = load_profiles()?;
-            let plan = plan::plan(&req, &profiles, &config_files(), &|k| std::env::var(k).ok())?;
-            let mut n = plan
-                .cache_keys()
-                .iter()
-                .filter(|key| cache.remove(&cache.role_path(key)).is_ok())
-                .count();
-            if let Source::Profile(p) | Source::StaticKeys(p) = &plan.source {
-                let serials: Vec<&str> = plan
-                    .hops
-                    .iter()
-                    .filter_map(|h| h.call.mfa_serial.as_deref())
-                    .collect();
-                for e in cache.entries().iter().filter(|e| e.kind == "mfa") {
-                    let mine = serials.iter().any(|s| e.identity == format!("{p} ({s})"));
-                    if mine && cache.remove(&e.path).is_ok() {
-                        n += 1;
-                    }
-                }
-            }
-            n
-        }
+        None => cache
+            .entries()
+            .iter()
+            .filter(|e| cache.remove_entry(e))
+            .count(),
+        Some(t) => engine::plan(ctx, Request::new(t)?)?.forget(cache),
     };
     let entries = |n: usize| format!("{n} cached entr{}", if n == 1 { "y" } else { "ies" });
     Ok(match (removed, target) {

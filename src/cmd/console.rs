@@ -3,17 +3,15 @@
 
 use std::time::Duration;
 
-use crate::aws_files::load_profiles;
 use crate::browser::{self, Opened};
 use crate::cli::{AssumeFlags, ConsoleArgs};
 use crate::cmd::Output;
-use crate::engine::plan::{self, Origin};
-use crate::engine::request::DEFAULT_TIMEOUT;
-use crate::engine::{self, Target};
+use crate::context::Context;
+use crate::engine::{self, default_timeout, Origin, Target};
 use crate::error::{say, Error};
 use crate::federation::{self, Partition};
 use crate::net::{self, Net};
-use crate::session::Credentials;
+use crate::session::{Credentials, Held};
 use crate::sts::Sts;
 use crate::{time, validate, verbose};
 
@@ -56,27 +54,30 @@ enum Way {
     Federated(Option<u32>),
 }
 
-pub fn run(args: &ConsoleArgs) -> Result<Output, Error> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+pub fn run(ctx: &Context, args: &ConsoleArgs) -> Result<Output, Error> {
+    let env = ctx.env();
     let service = args
         .service
         .as_deref()
         .map(federation::check_service)
         .transpose()?;
-    let federation = args.federation_url.clone().or_else(|| env(FEDERATION_VAR));
+    let federation = args
+        .federation_url
+        .clone()
+        .or_else(|| env.var(FEDERATION_VAR));
     if let Some(url) = &federation {
         validate::endpoint_url(url)?;
     }
     let signer = match &args.target {
-        Some(target) => assumed(target, &args.flags, &env)?,
+        Some(target) => assumed(ctx, target, &args.flags)?,
         // No credentials in this shell: pick a profile, on a terminal.
-        None if env("AWS_ACCESS_KEY_ID").is_none()
+        None if env.get("AWS_ACCESS_KEY_ID").is_none()
             && !args.flags.no_input
             && crate::tty::interactive() =>
         {
-            assumed(&super::pick_target(false)?, &args.flags, &env)?
+            assumed(ctx, &super::pick_target(ctx, false)?, &args.flags)?
         }
-        None => from_shell(&args.flags, &env)?,
+        None => from_shell(ctx, &args.flags)?,
     };
     let partition = Partition::of(signer.role_arn.as_deref(), signer.region.as_deref())?;
     // A region of another partition than the role's (us-east-1 for an aws-cn role, say) has
@@ -101,16 +102,12 @@ pub fn run(args: &ConsoleArgs) -> Result<Output, Error> {
     // Said only once the sign-in worked: a failure is one line.
     let mut notes = Vec::new();
     let way = way(&signer, &mut notes);
-    let profiles = load_profiles()?;
-    let ca_bundle = profiles
-        .get_profile(signer.profile.as_deref().unwrap_or("default"))
-        .and_then(|p| p.get("ca_bundle"));
-    let net = Net::new(signer.timeout, ca_bundle)?;
+    let net = ctx.net(signer.timeout, signer.profile.as_deref())?;
     let url = net::runtime()?.block_on(async {
         let (creds, session_duration) = match way {
             Way::AsThey(d) => (signer.creds.clone(), d),
             Way::Federated(d) => (
-                federated(&net, &signer, &region, d, &mut notes).await?,
+                federated(ctx, &net, &signer, &region, d, &mut notes).await?,
                 None,
             ),
         };
@@ -126,11 +123,7 @@ pub fn run(args: &ConsoleArgs) -> Result<Output, Error> {
 }
 
 /// The target's credentials, exactly as `stsenv assume TARGET` gets them (cache, MFA, hops).
-fn assumed(
-    target: &str,
-    flags: &AssumeFlags,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Signer, Error> {
+fn assumed(ctx: &Context, target: &str, flags: &AssumeFlags) -> Result<Signer, Error> {
     let mut req = super::request(target, flags)?;
     if let Target::RoleArn(arn) = &req.target {
         // Before any request: a role of a partition without a console is no use assumed.
@@ -138,8 +131,9 @@ fn assumed(
     }
     // Here --duration is the console session's length: the role's credentials stay the ones
     // `assume` gets and caches.
-    let duration = req.duration.take();
-    let origin = engine::origin(&req)?;
+    let duration = req.role.duration.take();
+    let planned = engine::plan(ctx, req)?;
+    let origin = planned.origin()?;
     if origin == Origin::MfaSession {
         return Err(Error::Console(format!(
             "profile '{target}' gives an MFA session (GetSessionToken), which the AWS console does not take: open the console for a role behind it instead"
@@ -152,11 +146,9 @@ fn assumed(
             "a role's console session lasts 12 h (43200 s) at most",
         ));
     }
-    let session = engine::obtain(&req)?;
-    let profile = match &req.target {
-        Target::Profile(p) => Some(p.clone()),
-        Target::RoleArn(_) => req.profile.clone().or_else(|| env("AWS_PROFILE")),
-    };
+    let session = planned.obtain()?;
+    let req = planned.request();
+    let profile = planned.config_profile().map(String::from);
     Ok(Signer {
         creds: session.credentials,
         name: req.target_text.clone(),
@@ -166,29 +158,26 @@ fn assumed(
         origin: Some(origin),
         duration,
         timeout: req.timeout,
-        endpoint_url: req.endpoint_url,
+        endpoint_url: req.endpoint_url.clone(),
         profile,
     })
 }
 
 /// The credentials `assume` left in this shell's environment.
-fn from_shell(flags: &AssumeFlags, env: &dyn Fn(&str) -> Option<String>) -> Result<Signer, Error> {
-    if let Some(flag) = target_only(flags) {
+fn from_shell(ctx: &Context, flags: &AssumeFlags) -> Result<Signer, Error> {
+    if let Some(flag) = target_only(flags)? {
         return Err(Error::Usage(format!(
             "{flag} is about assuming a target: name one (`stsenv console TARGET {flag} …`), or leave {flag} out to use this shell's credentials"
         )));
     }
-    let (Some(access_key_id), Some(secret_access_key)) =
-        (env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"))
-    else {
+    let held = Held::from_env(ctx.env());
+    let Some(creds) = held.credentials else {
         return Err(Error::Usage(
             "no credentials in this shell to sign in with: name a role or profile (`stsenv console prod-admin`), or run `assume` first".into(),
         ));
     };
-    let profile = env("STSENV_PROFILE");
-    let expires = env("AWS_CREDENTIAL_EXPIRATION")
-        .and_then(|t| time::parse(&t))
-        .or_else(|| env("STSENV_EXPIRES")?.parse().ok());
+    let profile = held.profile;
+    let expires = held.expires;
     if let Some(at) = expires.filter(|e| *e <= time::now()) {
         let again = match &profile {
             Some(p) => format!("`assume {p}`"),
@@ -208,19 +197,14 @@ fn from_shell(flags: &AssumeFlags, env: &dyn Fn(&str) -> Option<String>) -> Resu
     };
     let region = match check(&flags.region, validate::region)? {
         Some(r) => Some(r),
-        None => plan::region(None, &load_profiles()?, None, env),
+        None => engine::region(None, ctx.profiles()?, None, ctx.env()),
     };
     let timeout = match &flags.timeout {
         Some(t) => validate::timeout(t)?,
-        None => DEFAULT_TIMEOUT,
+        None => default_timeout(),
     };
     Ok(Signer {
-        creds: Credentials {
-            access_key_id,
-            secret_access_key,
-            session_token: env("AWS_SESSION_TOKEN"),
-            expires,
-        },
+        creds,
         name: profile
             .clone()
             .unwrap_or_else(|| "this shell's credentials".into()),
@@ -228,7 +212,7 @@ fn from_shell(flags: &AssumeFlags, env: &dyn Fn(&str) -> Option<String>) -> Resu
             Some(p) => format!("the credentials in this shell ({p})"),
             None => "the credentials in this shell".into(),
         },
-        role_arn: env("STSENV_ROLE_ARN"),
+        role_arn: held.role_arn,
         region,
         origin: None,
         duration: flags
@@ -242,23 +226,22 @@ fn from_shell(flags: &AssumeFlags, env: &dyn Fn(&str) -> Option<String>) -> Resu
     })
 }
 
-/// The first option given that only makes sense with a target to assume.
-fn target_only(f: &AssumeFlags) -> Option<&'static str> {
-    let given: [(&'static str, bool); 12] = [
-        ("--profile", f.profile.is_some()),
-        ("--session-name", f.session_name.is_some()),
-        ("--external-id", f.external_id.is_some()),
-        ("--mfa-serial", f.mfa_serial.is_some()),
-        ("--token-code", f.token_code.is_some()),
-        ("--policy", f.policy.is_some()),
-        ("--policy-arn", !f.policy_arns.is_empty()),
-        ("--tag", !f.tags.is_empty()),
-        ("--source-identity", f.source_identity.is_some()),
+/// The first option given that only makes sense with a target to assume: every AssumeRole
+/// option but `--duration` (here the console session's), and what picks or caches a source.
+fn target_only(f: &AssumeFlags) -> Result<Option<&'static str>, Error> {
+    if f.profile.is_some() {
+        return Ok(Some("--profile"));
+    }
+    let role = super::role_options(f, false)?;
+    if let Some(o) = role.given().find(|o| o.flag != "--duration") {
+        return Ok(Some(o.flag));
+    }
+    let others: [(&'static str, bool); 3] = [
         ("--mfa-session-duration", f.mfa_session_duration.is_some()),
         ("--no-cache", f.no_cache),
         ("--refresh", f.refresh),
     ];
-    given.into_iter().find_map(|(flag, g)| g.then_some(flag))
+    Ok(others.into_iter().find_map(|(flag, g)| g.then_some(flag)))
 }
 
 /// Whether the credentials sign in as they are, and with which session length: only a role
@@ -288,17 +271,15 @@ fn way(s: &Signer, notes: &mut Vec<String>) -> Way {
 
 /// Session credentials for long-term IAM user keys, which can't sign in themselves.
 async fn federated(
+    ctx: &Context,
     net: &Net,
     s: &Signer,
     region: &str,
     duration: Option<u32>,
     notes: &mut Vec<String>,
 ) -> Result<Credentials, Error> {
-    let user = ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
     // As the default role session name, cut to the 32 characters a federated user may have.
-    let name: String = validate::default_session_name(user.as_deref())
+    let name: String = validate::default_session_name(ctx.user())
         .chars()
         .take(32)
         .collect();

@@ -5,18 +5,20 @@
 
 use crate::cli::ExecArgs;
 use crate::cmd::Output;
+use crate::context::Context;
 use crate::engine;
 use crate::error::Error;
 use crate::server;
 
 /// Returns only on failure (plain, on Unix) or with the command's exit status.
-pub fn run(args: &ExecArgs) -> Result<Output, Error> {
-    let req = super::request(&super::target_of(&args.opts)?, &args.opts.flags)?;
-    let argv = command_line(&args.command);
+pub fn run(ctx: &Context, args: &ExecArgs) -> Result<Output, Error> {
+    let req = super::request(&super::target_of(ctx, &args.opts)?, &args.opts.flags)?;
+    let argv = command_line(ctx, &args.command);
+    let planned = engine::plan(ctx, req)?;
     if args.server {
-        return server::run(req, &argv).map(Output::Exit);
+        return server::run(ctx, planned, &argv).map(Output::Exit);
     }
-    let session = engine::obtain(&req)?;
+    let session = planned.obtain()?;
     let program = &argv[0];
     let mut cmd = crate::helper::user_command(&argv, &session.env());
     let cannot = |source: std::io::Error| Error::Exec {
@@ -37,13 +39,9 @@ pub fn run(args: &ExecArgs) -> Result<Output, Error> {
 
 /// The command as given, or the user's shell: a sub-shell with the credentials, as aws-vault
 /// starts one.
-fn command_line(command: &[String]) -> Vec<String> {
+fn command_line(ctx: &Context, command: &[String]) -> Vec<String> {
     if !command.is_empty() {
         return command.to_vec();
     }
-    let shell = std::env::var("SHELL")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "/bin/sh".into());
-    vec![shell]
+    vec![ctx.env().var("SHELL").unwrap_or_else(|| "/bin/sh".into())]
 }

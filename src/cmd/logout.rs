@@ -1,34 +1,33 @@
 //! `stsenv logout [PROFILE] [--sso-session NAME]`: removes cached IAM Identity Center tokens
 //! (all of them without a name, as `aws sso logout` does) and ends their portal sessions.
 
-use crate::aws_files::load_profiles;
 use crate::cli::LogoutArgs;
 use crate::cmd::Output;
-use crate::engine::request::DEFAULT_TIMEOUT;
-use crate::engine::signin::sso_config;
+use crate::context::Context;
+use crate::engine::{self, default_timeout};
 use crate::error::{say, warn, Error};
-use crate::net::{self, Net};
+use crate::net;
 use crate::sso::{cache, portal};
 
-pub fn run(args: &LogoutArgs) -> Result<Output, Error> {
-    let profiles = load_profiles()?;
+pub fn run(ctx: &Context, args: &LogoutArgs) -> Result<Output, Error> {
+    let tokens = engine::token_cache(ctx)?;
+    let mut profile = None;
     let targets: Vec<(std::path::PathBuf, cache::Token, String)> =
         if args.profile.is_some() || args.sso_session.is_some() {
-            let (cfg, _) = sso_config(
-                &profiles,
-                args.profile.as_deref(),
-                args.sso_session.as_deref(),
-            )?;
+            let (cfg, named) =
+                engine::sso_config(ctx, args.profile.as_deref(), args.sso_session.as_deref())?;
+            profile = named;
             let label = cfg.label();
-            match (cache::token_path(&cfg), cache::read_token(&cfg)) {
-                (Some(path), Some(token)) => vec![(path, token, label)],
-                _ => {
+            match tokens.read_token(&cfg) {
+                Some(token) => vec![(tokens.token_path(&cfg), token, label)],
+                None => {
                     say(&format!("not signed in to {label}: nothing to do"));
                     return Ok(Output::Text(String::new()));
                 }
             }
         } else {
-            cache::all_tokens()
+            tokens
+                .all_tokens()
                 .into_iter()
                 .map(|(path, token)| {
                     let label = token.start_url.clone().map_or_else(
@@ -43,7 +42,7 @@ pub fn run(args: &LogoutArgs) -> Result<Output, Error> {
         say("not signed in to any SSO session: nothing to do");
         return Ok(Output::Text(String::new()));
     }
-    let net = Net::new(DEFAULT_TIMEOUT, None)?;
+    let net = ctx.net(default_timeout(), profile.as_deref())?;
     let rt = net::runtime()?;
     for (path, token, label) in &targets {
         if let Some(region) = &token.region {

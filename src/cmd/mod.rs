@@ -17,12 +17,13 @@ pub mod sso;
 pub mod whoami;
 
 use crate::cli::{AssumeFlags, Command};
-use crate::engine::request::{DEFAULT_MFA_SESSION, DEFAULT_TIMEOUT};
-use crate::engine::{CacheMode, Request, Target};
+use crate::context::Context;
+use crate::engine::{self, default_timeout, CacheMode, Request, Target, DEFAULT_MFA_SESSION};
 use crate::error::Error;
 use crate::guard;
 use crate::session::Session;
 use crate::shell::{self, Shell};
+use crate::sts::RoleOptions;
 use crate::validate;
 
 /// What a command leaves for `main` to print.
@@ -62,12 +63,15 @@ fn evaluated(shell: Shell) -> Shell {
 }
 
 pub fn run(command: Command) -> Result<Output, Failure> {
+    // `refresh` takes the session's own credentials out of the environment first: its
+    // context is its own.
+    let ctx = || Context::process();
     match command {
         Command::Assume(args) => {
             let shell = evaluated(args.shell.unwrap_or_else(shell::detect));
-            assume::run(&args, shell).map_err(Failure::eval(shell))
+            assume::run(&ctx(), &args, shell).map_err(Failure::eval(shell))
         }
-        Command::Exec(args) => exec::run(&args).map_err(Failure::plain),
+        Command::Exec(args) => exec::run(&ctx(), &args).map_err(Failure::plain),
         Command::Clear { shell } => {
             let shell = evaluated(shell.unwrap_or_else(shell::detect));
             clear::run(shell).map_err(Failure::eval(shell))
@@ -76,52 +80,64 @@ pub fn run(command: Command) -> Result<Output, Failure> {
             let shell = evaluated(shell.unwrap_or_else(shell::detect));
             refresh::run(shell).map_err(Failure::eval(shell))
         }
-        Command::Whoami(args) => whoami::run(&args).map_err(Failure::plain),
-        Command::Login(args) => login::run(&args).map_err(Failure::plain),
-        Command::Logout(args) => logout::run(&args).map_err(Failure::plain),
-        Command::Sso { action } => sso::run(action).map_err(Failure::plain),
-        Command::Console(args) => console::run(&args).map_err(Failure::plain),
+        Command::Whoami(args) => whoami::run(&ctx(), &args).map_err(Failure::plain),
+        Command::Login(args) => login::run(&ctx(), &args).map_err(Failure::plain),
+        Command::Logout(args) => logout::run(&ctx(), &args).map_err(Failure::plain),
+        Command::Sso { action } => sso::run(&ctx(), action).map_err(Failure::plain),
+        Command::Console(args) => console::run(&ctx(), &args).map_err(Failure::plain),
         Command::Init { shell } => {
             let shell = evaluated(shell.into());
             init::run(shell).map_err(Failure::eval(shell))
         }
-        Command::Profiles { json, names } => profiles::run(json, names).map_err(Failure::plain),
+        Command::Profiles { json, names } => {
+            profiles::run(&ctx(), json, names).map_err(Failure::plain)
+        }
         Command::Completions { shell } => Ok(completions::run(shell)),
-        Command::Cache { action } => cache::run(action).map_err(Failure::plain),
+        Command::Cache { action } => cache::run(&ctx(), action).map_err(Failure::plain),
     }
+}
+
+/// The AssumeRole options the flags give, every value checked; `role`: whether the target
+/// is a role ARN (a role lasts 12 h at most; a profile may be an MFA session of 36 h, which
+/// the planner, knowing which it is, checks).
+pub fn role_options(a: &AssumeFlags, role: bool) -> Result<RoleOptions, Error> {
+    let check =
+        |v: &Option<String>, f: fn(&str) -> Result<(), Error>| -> Result<Option<String>, Error> {
+            v.as_deref().map(f).transpose()?;
+            Ok(v.clone())
+        };
+    for arn in &a.policy_arns {
+        validate::policy_arn(arn)?;
+    }
+    let duration: fn(&str) -> Result<u32, Error> = match role {
+        true => validate::duration,
+        false => validate::session_duration,
+    };
+    Ok(RoleOptions {
+        session_name: check(&a.session_name, validate::session_name)?,
+        duration: a.duration.as_deref().map(duration).transpose()?,
+        external_id: check(&a.external_id, validate::external_id)?,
+        mfa_serial: check(&a.mfa_serial, validate::mfa_serial)?,
+        token_code: check(&a.token_code, validate::token_code)?,
+        policy: a.policy.as_deref().map(validate::policy).transpose()?,
+        policy_arns: a.policy_arns.clone(),
+        tags: validate::tags(&a.tags)?,
+        source_identity: check(&a.source_identity, validate::source_identity)?,
+    })
 }
 
 /// The request that `assume` options describe, every value checked.
 pub fn request(target: &str, a: &AssumeFlags) -> Result<Request, Error> {
     let mut req = Request::new(target)?;
     req.profile = a.profile.clone();
-    req.policy_arns = a.policy_arns.clone();
+    req.role.policy_arns = a.policy_arns.clone();
     req.check()?;
-    for arn in &req.policy_arns {
-        validate::policy_arn(arn)?;
-    }
+    req.role = role_options(a, matches!(req.target, Target::RoleArn(_)))?;
     let check =
         |v: &Option<String>, f: fn(&str) -> Result<(), Error>| -> Result<Option<String>, Error> {
             v.as_deref().map(f).transpose()?;
             Ok(v.clone())
         };
-    req.session_name = check(&a.session_name, validate::session_name)?;
-    // A role session lasts up to 12 h; an MFA session of a profile without a role, 36 h: the
-    // planner, which knows which it is, checks the first.
-    req.duration = match req.target {
-        Target::RoleArn(_) => a.duration.as_deref().map(validate::duration).transpose()?,
-        Target::Profile(_) => a
-            .duration
-            .as_deref()
-            .map(validate::session_duration)
-            .transpose()?,
-    };
-    req.external_id = check(&a.external_id, validate::external_id)?;
-    req.mfa_serial = check(&a.mfa_serial, validate::mfa_serial)?;
-    req.token_code = check(&a.token_code, validate::token_code)?;
-    req.policy = a.policy.as_deref().map(validate::policy).transpose()?;
-    req.tags = validate::tags(&a.tags)?;
-    req.source_identity = check(&a.source_identity, validate::source_identity)?;
     req.region = check(&a.region, validate::region)?;
     req.endpoint_url = check(&a.endpoint_url, validate::endpoint_url)?;
     if let Some(t) = &a.timeout {
@@ -140,8 +156,13 @@ pub fn request(target: &str, a: &AssumeFlags) -> Result<Request, Error> {
 }
 
 /// The statements that hand `session` to `shell`, with the arguments that get it again.
-pub fn export(req: &Request, mut session: Session, shell: Shell) -> Result<Output, Error> {
-    session.replay = replay(req, &session);
+pub fn export(
+    ctx: &Context,
+    req: &Request,
+    mut session: Session,
+    shell: Shell,
+) -> Result<Output, Error> {
+    session.replay = replay(ctx, req, &session);
     Ok(Output::Eval {
         shell,
         text: shell.render_session(&session)?,
@@ -152,11 +173,10 @@ pub fn export(req: &Request, mut session: Session, shell: Shell) -> Result<Outpu
 /// (the policy as text, no one-time MFA code), the profile the default chain used, `--` and
 /// the target. None when the source was keys in the environment, which the session's own
 /// replace: a refresh from there would sign with the session itself.
-fn replay(req: &Request, session: &Session) -> Option<String> {
+fn replay(ctx: &Context, req: &Request, session: &Session) -> Option<String> {
     if session.source_in_env {
         return None;
     }
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let mut words: Vec<String> = Vec::new();
     let mut opt = |flag: &str, value: Option<String>| {
         if let Some(v) = value {
@@ -165,27 +185,22 @@ fn replay(req: &Request, session: &Session) -> Option<String> {
         }
     };
     let profile = match req.target {
-        Target::RoleArn(_) => req.profile.clone().or_else(|| env("AWS_PROFILE")),
+        Target::RoleArn(_) => req.profile.clone().or_else(|| ctx.env().var("AWS_PROFILE")),
         Target::Profile(_) => None,
     };
     opt("--profile", profile);
-    opt("--session-name", req.session_name.clone());
-    opt("--duration", req.duration.map(|d| d.to_string()));
-    opt("--external-id", req.external_id.clone());
-    opt("--mfa-serial", req.mfa_serial.clone());
-    opt("--policy", req.policy.clone());
-    for arn in &req.policy_arns {
-        opt("--policy-arn", Some(arn.clone()));
-    }
-    for (k, v) in &req.tags {
-        opt("--tag", Some(format!("{k}={v}")));
-    }
-    opt("--source-identity", req.source_identity.clone());
+    words.extend(req.role.replay());
+    let mut opt = |flag: &str, value: Option<String>| {
+        if let Some(v) = value {
+            words.push(flag.to_string());
+            words.push(v);
+        }
+    };
     opt("--region", req.region.clone());
     opt("--endpoint-url", req.endpoint_url.clone());
     opt(
         "--timeout",
-        (req.timeout != DEFAULT_TIMEOUT).then(|| req.timeout.as_secs().to_string()),
+        (req.timeout != default_timeout()).then(|| req.timeout.as_secs().to_string()),
     );
     opt(
         "--mfa-session-duration",
@@ -205,24 +220,23 @@ fn replay(req: &Request, session: &Session) -> Option<String> {
 }
 
 /// The target of the assume options: as given, or picked from a list on the terminal.
-pub fn target_of(a: &crate::cli::AssumeOptions) -> Result<String, Error> {
+pub fn target_of(ctx: &Context, a: &crate::cli::AssumeOptions) -> Result<String, Error> {
     match &a.target {
         Some(t) => Ok(t.clone()),
-        None => pick_target(a.flags.no_input),
+        None => pick_target(ctx, a.flags.no_input),
     }
 }
 
 /// The profile a person picks from a list on the terminal, when no TARGET was given: every
 /// profile with its kind, account and role, and whether credentials for it are at hand; the
 /// one this shell assumed last first.
-pub fn pick_target(no_input: bool) -> Result<String, Error> {
+pub fn pick_target(ctx: &Context, no_input: bool) -> Result<String, Error> {
     if no_input || !crate::tty::interactive() {
         return Err(Error::Usage(
             "no TARGET given: name a role ARN or a profile (`stsenv profiles` lists them)".into(),
         ));
     }
-    let profiles = crate::aws_files::load_profiles()?;
-    let (names, lines) = picker_lines(&profiles);
+    let (names, lines) = picker_lines(ctx)?;
     if names.is_empty() {
         return Err(Error::Usage(
             "there is no profile to pick from: give a role ARN, or add profiles to ~/.aws/config"
@@ -237,16 +251,18 @@ pub fn pick_target(no_input: bool) -> Result<String, Error> {
 }
 
 /// One line per profile for the picker, and the profile of each line.
-pub fn picker_lines(profiles: &aws_config::profile::ProfileSet) -> (Vec<String>, Vec<String>) {
+pub fn picker_lines(ctx: &Context) -> Result<(Vec<String>, Vec<String>), Error> {
+    let profiles = ctx.profiles()?;
     let mut names: Vec<&str> = profiles.profiles().collect();
     names.sort_unstable();
-    if let Ok(last) = std::env::var("STSENV_PROFILE") {
+    if let Some(last) = ctx.env().get("STSENV_PROFILE") {
         if let Some(i) = names.iter().position(|n| *n == last) {
             let n = names.remove(i);
             names.insert(0, n);
         }
     }
-    let cached = CachedCredentials::new(profiles);
+    let cached = CachedCredentials::new(ctx);
+    let tokens = crate::sso::cache::TokenCache::open(ctx.env());
     let rows: Vec<Vec<String>> = names
         .iter()
         .map(|name| {
@@ -258,7 +274,7 @@ pub fn picker_lines(profiles: &aws_config::profile::ProfileSet) -> (Vec<String>,
                 "sso" => crate::sso::SsoConfig::from_profile(profiles, name)
                     .ok()
                     .flatten()
-                    .and_then(|cfg| crate::sso::cache::read_token(&cfg))
+                    .and_then(|cfg| tokens.as_ref()?.read_token(&cfg))
                     .filter(|t| t.left() > 0)
                     .map_or(String::new(), |_| "signed in".into()),
                 _ => cached.until(name).map_or(String::new(), |e| {
@@ -280,7 +296,7 @@ pub fn picker_lines(profiles: &aws_config::profile::ProfileSet) -> (Vec<String>,
         })
         .collect();
     let lines = table(&rows).lines().map(String::from).collect();
-    (names.iter().map(|n| n.to_string()).collect(), lines)
+    Ok((names.iter().map(|n| n.to_string()).collect(), lines))
 }
 
 /// The account and role a profile leads to: from its role ARN, or its SSO account and role.
@@ -306,49 +322,28 @@ pub fn account_and_role(
 /// When the cached role credentials of a profile expire, read without any request: one
 /// listing of the cache folder, so a profile without an entry costs no file access.
 pub struct CachedCredentials<'a> {
-    profiles: &'a aws_config::profile::ProfileSet,
+    ctx: &'a Context,
     cache: Option<crate::cache::Cache>,
-    present: std::collections::HashSet<String>,
-    files: String,
 }
 
 impl<'a> CachedCredentials<'a> {
-    pub fn new(profiles: &'a aws_config::profile::ProfileSet) -> CachedCredentials<'a> {
-        use crate::cache::{Cache, Mode};
-        let env = |k: &str| std::env::var(k).ok();
-        let cache = Cache::open(Mode::Use, &env).ok();
-        let present = cache
-            .as_ref()
-            .and_then(|c| std::fs::read_dir(&c.role_dir).ok())
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+    pub fn new(ctx: &'a Context) -> CachedCredentials<'a> {
         CachedCredentials {
-            profiles,
-            cache,
-            present,
-            files: crate::aws_files::config_files(),
+            ctx,
+            cache: crate::cache::Cache::open(CacheMode::Use, ctx.env()).ok(),
         }
     }
 
     /// For a role profile (assumed with every option at its default).
     pub fn until(&self, name: &str) -> Option<i64> {
         let cache = self.cache.as_ref()?;
-        let kind = crate::aws_files::kind(self.profiles.get_profile(name)?);
+        let kind = crate::aws_files::kind(self.ctx.profiles().ok()?.get_profile(name)?);
         if kind != "role" {
             return None;
         }
-        let req = Request::new(name).ok()?;
-        let env = |k: &str| std::env::var(k).ok();
-        let plan = crate::engine::plan::plan(&req, self.profiles, &self.files, &env).ok()?;
-        let key = plan.cache_keys().pop()?;
-        if !self.present.contains(&format!("{key}.json")) {
-            return None;
-        }
-        cache.role(&key)?.expires
+        engine::plan(self.ctx, Request::new(name).ok()?)
+            .ok()?
+            .cached_until(cache)
     }
 }
 

@@ -4,10 +4,12 @@
 use aws_config::profile::ProfileSet;
 use serde_json::json;
 
-use crate::aws_files::{kind, load_profiles};
+use crate::aws_files::kind;
 use crate::cmd::{account_and_role, table, CachedCredentials, Output};
+use crate::context::Context;
 use crate::error::Error;
-use crate::sso::{cache, SsoConfig};
+use crate::sso::cache::TokenCache;
+use crate::sso::SsoConfig;
 use crate::time;
 
 struct Row<'a> {
@@ -42,11 +44,12 @@ impl Sso<'_> {
     }
 }
 
-pub fn run(json: bool, names: bool) -> Result<Output, Error> {
-    let set = load_profiles()?;
-    let rows = rows(&set);
+pub fn run(ctx: &Context, json: bool, names: bool) -> Result<Output, Error> {
+    let set = ctx.profiles()?;
+    let tokens = TokenCache::open(ctx.env());
+    let rows = rows(set, tokens.as_ref());
     Ok(Output::Text(match (json, names) {
-        (true, _) => to_json(&set, &rows),
+        (true, _) => to_json(ctx, set, &rows),
         (_, true) => rows
             .iter()
             .map(|r| format!("{}\n", crate::error::escape_controls(r.name)))
@@ -56,7 +59,7 @@ pub fn run(json: bool, names: bool) -> Result<Output, Error> {
 }
 
 /// Every profile, sorted by name.
-fn rows(set: &ProfileSet) -> Vec<Row<'_>> {
+fn rows<'a>(set: &'a ProfileSet, tokens: Option<&TokenCache>) -> Vec<Row<'a>> {
     let mut names: Vec<&str> = set.profiles().collect();
     names.sort_unstable();
     names
@@ -76,7 +79,9 @@ fn rows(set: &ProfileSet) -> Vec<Row<'_>> {
                     .ok()
                     .flatten()
                     .map(|cfg| Sso {
-                        token_expires: cache::read_token(&cfg).map(|t| t.expires_at),
+                        token_expires: tokens
+                            .and_then(|t| t.read_token(&cfg))
+                            .map(|t| t.expires_at),
                         session: cfg.session,
                         account: p.get("sso_account_id"),
                         role: p.get("sso_role_name"),
@@ -86,8 +91,8 @@ fn rows(set: &ProfileSet) -> Vec<Row<'_>> {
         .collect()
 }
 
-fn to_json(set: &ProfileSet, rows: &[Row]) -> String {
-    let cached = CachedCredentials::new(set);
+fn to_json(ctx: &Context, set: &ProfileSet, rows: &[Row]) -> String {
+    let cached = CachedCredentials::new(ctx);
     let list: Vec<_> = rows
         .iter()
         .map(|r| {

@@ -6,28 +6,21 @@ use clap::Parser;
 
 use crate::cli::AssumeOnly;
 use crate::cmd::Output;
+use crate::context::Context;
 use crate::engine::{self, CacheMode};
+use crate::env::Env;
 use crate::error::Error;
+use crate::session::{Held, CREDENTIAL_VARS};
 use crate::shell::{self, Shell};
 
-/// The variables of the session being refreshed: never a source for its own refresh.
-const SESSION_CREDENTIALS: [&str; 5] = [
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_SECURITY_TOKEN",
-    "AWS_CREDENTIAL_EXPIRATION",
-];
-
 pub fn run(shell: Shell) -> Result<Output, Error> {
-    let profile = std::env::var("STSENV_PROFILE").unwrap_or_default();
-    let Some(text) = std::env::var("STSENV_ARGS").ok().filter(|t| !t.is_empty()) else {
-        return Err(Error::Usage(if profile.is_empty() {
-            "nothing to refresh: this shell has no stsenv session; run `assume` first".into()
-        } else {
-            format!(
+    let held = Held::from_env(&Env::process());
+    let Some(text) = held.args.clone() else {
+        return Err(Error::Usage(match &held.profile {
+            None => "nothing to refresh: this shell has no stsenv session; run `assume` first".into(),
+            Some(profile) => format!(
                 "cannot refresh {profile} here: its source credentials were keys in the environment, which the session replaced; assume it again with them"
-            )
+            ),
         }));
     };
     let words = shell::split_posix_words(&text).ok_or_else(|| {
@@ -45,17 +38,21 @@ pub fn run(shell: Shell) -> Result<Output, Error> {
         .target
         .clone()
         .ok_or_else(|| Error::Usage("STSENV_ARGS names no target; run `assume` again".into()))?;
-    let mut req = super::request(&target, &opts.flags)?;
-    let current = std::env::var("AWS_ACCESS_KEY_ID").ok();
-    for name in SESSION_CREDENTIALS {
-        // Nothing else runs yet: no thread can be reading the environment.
+    let req = super::request(&target, &opts.flags)?;
+    for name in CREDENTIAL_VARS {
+        // Nothing else runs yet: no thread can be reading the environment. aws-config reads
+        // the process's environment itself, so they go from there, not only from the context.
         std::env::remove_var(name);
     }
-    let mut session = engine::obtain(&req)?;
+    let ctx = Context::process();
+    let current = held.credentials.map(|c| c.access_key_id);
+    let planned = engine::plan(&ctx, req.clone())?;
+    let mut session = planned.obtain()?;
+    let mut req = req;
     if current.as_deref() == Some(session.credentials.access_key_id.as_str()) {
         // The cache still held the very session being refreshed.
         req.cache = CacheMode::Refresh;
-        session = engine::obtain(&req)?;
+        session = engine::plan(&ctx, req.clone())?.obtain()?;
     }
-    super::export(&req, session, shell)
+    super::export(&ctx, &req, session, shell)
 }

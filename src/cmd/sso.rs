@@ -4,25 +4,25 @@
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 
-use crate::aws_files::{config_path, load_profiles, CONFIG_VAR};
+use crate::aws_files::{config_path, CONFIG_VAR};
 use crate::cli::{SsoAction, SyncArgs};
 use crate::cmd::Output;
-use crate::engine::request::DEFAULT_TIMEOUT;
-use crate::engine::signin;
+use crate::context::Context;
+use crate::engine::{self, default_timeout};
 use crate::error::{say, warn, Error};
 use crate::fsutil::edit_file;
-use crate::net::{self, Net};
+use crate::net;
 use crate::sso::generate::{self, Change, Found};
 use crate::sso::portal::{self, ListError};
 use crate::sso::SsoConfig;
 
-pub fn run(action: SsoAction) -> Result<Output, Error> {
+pub fn run(ctx: &Context, action: SsoAction) -> Result<Output, Error> {
     match action {
-        SsoAction::Sync(args) => sync(&args),
+        SsoAction::Sync(args) => sync(ctx, &args),
     }
 }
 
-fn sync(args: &SyncArgs) -> Result<Output, Error> {
+fn sync(ctx: &Context, args: &SyncArgs) -> Result<Output, Error> {
     let template = args
         .name_template
         .as_deref()
@@ -31,7 +31,7 @@ fn sync(args: &SyncArgs) -> Result<Output, Error> {
     if let Some(r) = &args.region {
         crate::validate::region(r)?;
     }
-    let profiles = load_profiles()?;
+    let profiles = ctx.profiles()?;
     let session = match &args.session {
         Some(s) => s.clone(),
         None => {
@@ -52,13 +52,14 @@ fn sync(args: &SyncArgs) -> Result<Output, Error> {
             }
         }
     };
-    let cfg = SsoConfig::from_session(&profiles, &session)?;
+    let cfg = SsoConfig::from_session(profiles, &session)?;
     let region = args.region.clone().unwrap_or_else(|| cfg.region.clone());
-    let net = Net::new(DEFAULT_TIMEOUT, None)?;
+    let net = ctx.net(default_timeout(), None)?;
     let rt = net::runtime()?;
     let progress = Progress::new();
     let (found, failed, skipped) = rt.block_on(async {
-        let token = signin::ensure(
+        let token = engine::ensure_sso_token(
+            ctx,
             &cfg,
             &net,
             !args.no_login,
@@ -138,7 +139,8 @@ fn sync(args: &SyncArgs) -> Result<Output, Error> {
             "two roles would both be named {name}; only the first is written (put {{account_id}} in --name-template)"
         ));
     }
-    let path = config_path(CONFIG_VAR, ".aws/config").ok_or(Error::NoHome(CONFIG_VAR))?;
+    let path =
+        config_path(ctx.env(), CONFIG_VAR, ".aws/config").ok_or(Error::NoHome(CONFIG_VAR))?;
     let summary = std::cell::RefCell::new(String::new());
     let mut dry = String::new();
     edit_file::<Error>(&path, None, |text| {

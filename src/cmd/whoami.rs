@@ -1,68 +1,55 @@
 //! `stsenv whoami`: GetCallerIdentity with the current credentials (or a profile's, assumed
 //! as `stsenv assume` would), plus the stsenv session's name and time left.
 
-use aws_sdk_sts::config::Region;
 use serde_json::json;
 
-use crate::aws_files::load_profiles;
 use crate::cli::WhoamiArgs;
 use crate::cmd::Output;
-use crate::engine::chain::Source;
-use crate::engine::plan::{self, DEFAULT_REGION};
-use crate::engine::request::DEFAULT_TIMEOUT;
-use crate::engine::{self, source, Request};
+use crate::context::Context;
+use crate::engine::{self, default_timeout, Request, DEFAULT_REGION};
 use crate::error::Error;
-use crate::net::{self, Net};
+use crate::net;
+use crate::session::Held;
 use crate::sts::Sts;
 use crate::time;
 use crate::validate;
 
-pub fn run(args: &WhoamiArgs) -> Result<Output, Error> {
+pub fn run(ctx: &Context, args: &WhoamiArgs) -> Result<Output, Error> {
     if let Some(url) = &args.endpoint_url {
         validate::endpoint_url(url)?;
     }
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let profiles = load_profiles()?;
-    let active = args
-        .profile
-        .clone()
-        .or_else(|| env("AWS_PROFILE"))
-        .unwrap_or_else(|| "default".into());
-    let ca_bundle = profiles
-        .get_profile(&active)
-        .and_then(|p| p.get("ca_bundle"));
-    let net = Net::new(DEFAULT_TIMEOUT, ca_bundle)?;
-    let rt = net::runtime()?;
-    let (creds, profile, label) = match &args.profile {
+    let env = ctx.env();
+    let held = Held::from_env(env);
+    let (creds, profile, label, net) = match &args.profile {
         Some(p) => {
             // The endpoint asked about is also the one that assumes the profile.
             let mut req = Request::new(p)?;
             req.endpoint_url = args.endpoint_url.clone();
-            let session = engine::obtain(&req)?;
+            let planned = engine::plan(ctx, req)?;
+            let session = planned.obtain()?;
+            let net = engine::net_for(&planned)?;
             (
                 session.credentials,
                 Some(p.clone()),
                 format!("of profile '{p}'"),
+                net,
             )
         }
         None => {
-            let region = Region::new(region(&env, &profiles, None));
-            let creds = rt.block_on(source::credentials(
-                &Source::DefaultChain,
-                &profiles,
-                &net,
-                &region,
-                true,
-            ))?;
+            let net = ctx.net(default_timeout(), None)?;
+            let creds = engine::default_credentials(ctx, &net, &region(ctx, None)?)?;
             // The variables of an stsenv session describe these credentials only if they are
             // the ones in the environment.
-            let ours = env("AWS_ACCESS_KEY_ID").as_deref() == Some(creds.access_key_id.as_str());
-            let profile = env("STSENV_PROFILE").filter(|_| ours);
-            (creds, profile, Source::DefaultChain.label())
+            let ours = held
+                .credentials
+                .as_ref()
+                .is_some_and(|c| c.access_key_id == creds.access_key_id);
+            let profile = held.profile.clone().filter(|_| ours);
+            (creds, profile, engine::default_chain_label(), net)
         }
     };
-    let region = region(&env, &profiles, args.profile.as_deref());
-    let (account, arn, user_id) = rt.block_on(async {
+    let region = region(ctx, args.profile.as_deref())?;
+    let (account, arn, user_id) = net::runtime()?.block_on(async {
         let sts = Sts::new(
             &net,
             &region,
@@ -74,7 +61,7 @@ pub fn run(args: &WhoamiArgs) -> Result<Output, Error> {
     })?;
     let expires = creds.expires.or_else(|| {
         profile.as_ref()?;
-        env("STSENV_EXPIRES")?.parse().ok()
+        env.get("STSENV_EXPIRES")?.parse().ok()
     });
     let left = expires.map(|e| e - time::now());
     if args.json {
@@ -109,12 +96,12 @@ pub fn run(args: &WhoamiArgs) -> Result<Output, Error> {
 }
 
 /// The region STS is asked in: the profile's (or AWS_PROFILE's) as the AWS CLI picks it.
-fn region(
-    env: &dyn Fn(&str) -> Option<String>,
-    profiles: &aws_config::profile::ProfileSet,
-    profile: Option<&str>,
-) -> String {
-    let profile = profile.map(String::from).or_else(|| env("AWS_PROFILE"));
-    plan::region(None, profiles, profile.as_deref(), env)
-        .unwrap_or_else(|| DEFAULT_REGION.to_string())
+fn region(ctx: &Context, profile: Option<&str>) -> Result<String, Error> {
+    let profile = profile
+        .map(String::from)
+        .or_else(|| ctx.env().var("AWS_PROFILE"));
+    Ok(
+        engine::region(None, ctx.profiles()?, profile.as_deref(), ctx.env())
+            .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+    )
 }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use aws_config::profile::ProfileSet;
 
 use crate::error::Error;
-use crate::sts::RoleCall;
+use crate::sts::{RoleCall, RoleOptions};
 use crate::validate;
 
 /// Where the credentials for the first hop come from.
@@ -75,9 +75,6 @@ pub struct Hop {
     pub call: RoleCall,
     /// The profile this hop was read from, for messages.
     pub profile: Option<String>,
-    /// Whether the session name was given or configured (it is then part of the cache key)
-    /// rather than generated.
-    pub session_name_configured: bool,
     /// A command that prints the MFA code (aws-vault's `mfa_process`).
     pub mfa_process: Option<String>,
     /// For a bare role ARN: where the source credentials came from, so that two identities
@@ -91,12 +88,7 @@ impl Hop {
     /// configured in the environment or the profile), whose credentials must be served for
     /// it alone. With the default endpoint the key is botocore's, shared with the AWS CLI.
     pub fn cache_key(&self, endpoint: Option<&str>) -> String {
-        crate::cache::key::role_key(
-            &self.call,
-            self.session_name_configured,
-            self.cache_source.as_deref(),
-            endpoint,
-        )
+        crate::cache::key::role_key(&self.call, self.cache_source.as_deref(), endpoint)
     }
 }
 
@@ -215,13 +207,10 @@ fn hop<'a>(
     warnings: &mut Vec<String>,
 ) -> Result<Hop, Error> {
     in_profile(profile, "role_arn", role_arn, validate::role_arn(role_arn))?;
-    let session_name = match get("role_session_name") {
-        Some(n) => {
-            in_profile(profile, "role_session_name", n, validate::session_name(n))?;
-            n.to_string()
-        }
-        None => default_session.to_string(),
-    };
+    let session_name = get("role_session_name");
+    if let Some(n) = session_name {
+        in_profile(profile, "role_session_name", n, validate::session_name(n))?;
+    }
     let duration = match get("duration_seconds") {
         Some(d) => Some(duration_seconds(profile, d)?),
         None => None,
@@ -246,14 +235,16 @@ fn hop<'a>(
     Ok(Hop {
         call: RoleCall {
             role_arn: role_arn.to_string(),
-            session_name,
-            duration,
-            external_id,
-            mfa_serial,
-            ..RoleCall::default()
+            default_session: default_session.to_string(),
+            options: RoleOptions {
+                session_name: session_name.map(String::from),
+                duration,
+                external_id,
+                mfa_serial,
+                ..RoleOptions::default()
+            },
         },
         profile: Some(profile.to_string()),
-        session_name_configured: get("role_session_name").is_some(),
         mfa_process: get("mfa_process").map(String::from),
         ..Hop::default()
     })
@@ -359,7 +350,7 @@ mod tests {
         assert_eq!(source, Source::Profile("base".into()));
         let arns: Vec<_> = hops.iter().map(|h| h.call.role_arn.as_str()).collect();
         assert_eq!(arns, [ARN_A, ARN_B]);
-        assert_eq!(hops[1].call.duration, Some(900));
+        assert_eq!(hops[1].call.options.duration, Some(900));
     }
 
     #[test]

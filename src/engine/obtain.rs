@@ -6,13 +6,12 @@
 
 use std::time::Duration;
 
-use aws_config::profile::ProfileSet;
 use aws_sdk_sts::config::Region;
 
-use crate::aws_files::{config_files, load_profiles};
-use crate::cache::{key, Cache};
-use crate::engine::chain::{CredentialSource, Hop, Source};
-use crate::engine::plan::{self, Plan, DEFAULT_REGION};
+use crate::cache::{About, Cache, Key};
+use crate::context::Context;
+use crate::engine::chain::{Hop, Source};
+use crate::engine::plan::{Plan, DEFAULT_REGION};
 use crate::engine::request::{CacheMode, Request};
 use crate::engine::source;
 use crate::error::{warn, warn_cache, Error};
@@ -26,11 +25,8 @@ use crate::verbose;
 /// its MFA prompt) before going ahead on its own.
 const LOCK_WAIT: Duration = Duration::from_secs(90);
 
-/// The credentials `req` asks for, from the cache or from STS.
-pub fn obtain(req: &Request) -> Result<Session, Error> {
-    let env = |k: &str| std::env::var(k).ok();
-    let profiles = load_profiles()?;
-    let plan = plan::plan(req, &profiles, &config_files(), &env)?;
+/// The credentials `plan` (made for `req`) leads to, from the cache or from STS.
+pub fn obtain(ctx: &Context, req: &Request, plan: &Plan) -> Result<Session, Error> {
     for w in &plan.warnings {
         warn(w);
     }
@@ -47,20 +43,9 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
             plan.region.as_deref().unwrap_or("us-east-1 (default)")
         )
     });
-    let cache = match Cache::open(req.cache, &env) {
-        Ok(c) => Some(c),
-        Err(why) if req.cache != CacheMode::Off => {
-            warn_cache(&why);
-            None
-        }
-        Err(_) => None,
-    };
-    let keys = plan.cache_keys();
-    let source_in_env = match &plan.source {
-        Source::DefaultChain => env("AWS_ACCESS_KEY_ID").is_some_and(|k| !k.is_empty()),
-        Source::Provider { kind, .. } => *kind == CredentialSource::Environment,
-        Source::Profile(_) | Source::StaticKeys(_) | Source::WebIdentity { .. } => false,
-    };
+    let cache = open_cache(ctx, req.cache);
+    let keys: Vec<Key> = plan.cache_keys().into_iter().map(Key::Role).collect();
+    let source_in_env = plan.source_in_env(ctx.env());
     let session = |credentials: Credentials| Session {
         credentials,
         role_arn: plan.hops.last().map(|h| h.call.role_arn.clone()),
@@ -69,7 +54,7 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
         source_in_env,
         replay: None,
     };
-    let cached_last = || cache.as_ref()?.role(keys.last()?);
+    let cached_last = || cache.as_ref()?.get(keys.last()?);
     if let Some(creds) = cached_last() {
         verbose::say(|| format!("cache hit: {}", cached_path(&cache, &keys)));
         return Ok(session(creds));
@@ -78,7 +63,7 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
     // it, then look again, so that both end up with one request and one prompt.
     let _lock = match (&cache, keys.last()) {
         (Some(c), Some(k)) => c.lock(
-            &format!("role-{k}"),
+            k,
             LOCK_WAIT,
             &format!("the credentials of {}", req.target_text),
         ),
@@ -87,60 +72,37 @@ pub fn obtain(req: &Request) -> Result<Session, Error> {
     if let Some(creds) = cached_last() {
         return Ok(session(creds));
     }
-    let ca_bundle = profiles
-        .get_profile(plan.config_profile.as_deref().unwrap_or("default"))
-        .and_then(|p| p.get("ca_bundle"));
-    let net = Net::new(req.timeout, ca_bundle)?;
-    let creds =
-        net::runtime()?.block_on(fetch(&net, req, &plan, &profiles, cache.as_ref(), &keys))?;
+    let net = ctx.net(req.timeout, plan.config_profile.as_deref())?;
+    let creds = net::runtime()?.block_on(fetch(ctx, &net, req, plan, cache.as_ref(), &keys))?;
     Ok(session(creds))
 }
 
-/// How the credentials `req` asks for are got (a role assumed directly with IAM user keys, a
-/// chained one, an MFA session…), from the plan alone: no request, no prompt.
-pub fn origin(req: &Request) -> Result<plan::Origin, Error> {
-    let env = |k: &str| std::env::var(k).ok();
-    let profiles = load_profiles()?;
-    let plan = plan::plan(req, &profiles, &config_files(), &env)?;
-    Ok(plan.origin(&profiles, &env))
-}
-
-/// The profiles whose credentials `req` is made from (its chain and source profile): what
-/// `--write-profile` must not overwrite with the result.
-pub fn source_profiles(req: &Request) -> Result<Vec<String>, Error> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let profiles = load_profiles()?;
-    let plan = plan::plan(req, &profiles, &config_files(), &env)?;
-    let mut names: Vec<String> = plan.hops.iter().filter_map(|h| h.profile.clone()).collect();
-    match &plan.source {
-        Source::Profile(p)
-        | Source::StaticKeys(p)
-        | Source::Provider { profile: p, .. }
-        | Source::WebIdentity { profile: p, .. } => names.push(p.clone()),
-        // Without keys in the environment, the default chain reads AWS_PROFILE's profile or
-        // the default one.
-        Source::DefaultChain if env("AWS_ACCESS_KEY_ID").is_none() => {
-            names.push(env("AWS_PROFILE").unwrap_or_else(|| "default".into()))
+/// The cache for `mode`, or None (with one warning) when there is none to use.
+pub fn open_cache(ctx: &Context, mode: CacheMode) -> Option<Cache> {
+    match Cache::open(mode, ctx.env()) {
+        Ok(c) => Some(c),
+        Err(why) if mode != CacheMode::Off => {
+            warn_cache(&why);
+            None
         }
-        Source::DefaultChain => {}
+        Err(_) => None,
     }
-    Ok(names)
 }
 
-fn cached_path(cache: &Option<Cache>, keys: &[String]) -> String {
+fn cached_path(cache: &Option<Cache>, keys: &[Key]) -> String {
     match (cache, keys.last()) {
-        (Some(c), Some(k)) => c.role_path(k).display().to_string(),
+        (Some(c), Some(k)) => c.location(k).display().to_string(),
         _ => "(none)".into(),
     }
 }
 
 async fn fetch(
+    ctx: &Context,
     net: &Net,
     req: &Request,
     plan: &Plan,
-    profiles: &ProfileSet,
     cache: Option<&Cache>,
-    keys: &[String],
+    keys: &[Key],
 ) -> Result<Credentials, Error> {
     let region = plan.region.as_deref().unwrap_or(DEFAULT_REGION);
     let needs_sts = !plan.hops.is_empty()
@@ -163,7 +125,7 @@ async fn fetch(
     let below_last = plan.hops.len().saturating_sub(1);
     let cached = (0..below_last)
         .rev()
-        .find_map(|i| Some((i + 1, cache?.role(&keys[i])?)));
+        .find_map(|i| Some((i + 1, cache?.get(&keys[i])?)));
     let (start, mut creds, mut label) = match cached {
         Some((start, creds)) => (
             start,
@@ -173,11 +135,11 @@ async fn fetch(
         None => {
             let creds = match (&plan.source, &sts) {
                 (source @ Source::WebIdentity { .. }, Some(sts)) => {
-                    web_identity(sts, source).await?
+                    web_identity(ctx, sts, source).await?
                 }
                 (source, _) => {
                     let region = Region::new(region.to_string());
-                    source::credentials(source, profiles, net, &region, !req.no_login).await?
+                    source::credentials(source, ctx, net, &region, !req.no_login).await?
                 }
             };
             (0, creds, plan.source.label())
@@ -198,40 +160,40 @@ async fn fetch(
     }
     for (i, (planned, key)) in plan.hops.iter().zip(keys).enumerate().skip(start) {
         let mut hop = planned.clone();
-        if let Some(serial) = hop.call.mfa_serial.clone() {
+        if let Some(serial) = hop.call.options.mfa_serial.clone() {
             let long_term = i == 0 && creds.session_token.is_none();
             // A role assumed with an MFA session's credentials lasts an hour at most: for
             // longer, the code goes on the AssumeRole itself, signed with the keys.
-            let longer = hop.call.duration.is_some_and(|d| d > 3600);
+            let longer = hop.call.options.duration.is_some_and(|d| d > 3600);
             if long_term && !longer {
                 // Long-term keys: one MFA session serves every role behind them.
                 let ask = Ask {
                     serial: &serial,
                     label: hop.profile.as_deref().unwrap_or(&hop.call.role_arn),
                     process: hop.mfa_process.as_deref(),
-                    code: hop.call.token_code.as_deref(),
+                    code: hop.call.options.token_code.as_deref(),
                     duration: req.mfa_session_duration,
                 };
                 creds = mfa_session(&sts, cache, &plan.source, &creds, &ask, req).await?;
                 label = format!("{} (MFA session)", plan.source.label());
-                hop.call.mfa_serial = None;
-                hop.call.token_code = None;
+                hop.call.options.mfa_serial = None;
+                hop.call.options.token_code = None;
             } else {
                 if long_term {
                     verbose::say(|| {
                         format!(
                             "{} s is more than a role assumed with an MFA session can last (1 h): the MFA code goes on AssumeRole itself, without an MFA session",
-                            hop.call.duration.unwrap_or_default()
+                            hop.call.options.duration.unwrap_or_default()
                         )
                     });
                 }
-                if hop.call.token_code.is_none() {
-                    hop.call.token_code = Some(mfa::code(&need(&hop, &serial, req))?);
+                if hop.call.options.token_code.is_none() {
+                    hop.call.options.token_code = Some(mfa::code(&need(&hop, &serial, req))?);
                 }
             }
         }
         verbose::say(|| {
-            let mfa = if hop.call.token_code.is_some() {
+            let mfa = if hop.call.options.token_code.is_some() {
                 " with an MFA code"
             } else {
                 ""
@@ -239,7 +201,7 @@ async fn fetch(
             format!(
                 "AssumeRole {} as {}{mfa} at {}",
                 hop.call.role_arn,
-                hop.call.session_name,
+                hop.call.session_name(),
                 sts.endpoint()
             )
         });
@@ -253,12 +215,16 @@ async fn fetch(
             ));
         }
         if let (Some(c), false) = (cache, expired) {
-            match c.store_role(key, &next, assumed_arn.as_deref(), &req.target_text) {
-                Ok(true) => verbose::say(|| format!("cached in {}", c.role_path(key).display())),
+            let about = About {
+                target: &req.target_text,
+                assumed_arn: assumed_arn.as_deref(),
+            };
+            match c.put(key, &next, &about) {
+                Ok(true) => verbose::say(|| format!("cached in {}", c.location(key).display())),
                 Ok(false) => {}
                 Err(e) => warn_cache(&format!(
                     "could not cache credentials in {}: {e}",
-                    c.role_dir.display()
+                    c.folder(key).display()
                 )),
             }
         }
@@ -270,7 +236,7 @@ async fn fetch(
 
 /// AssumeRoleWithWebIdentity for a profile with `role_arn` and `web_identity_token_file`;
 /// the profile's settings win over AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE.
-async fn web_identity(sts: &Sts, source: &Source) -> Result<Credentials, Error> {
+async fn web_identity(ctx: &Context, sts: &Sts, source: &Source) -> Result<Credentials, Error> {
     let Source::WebIdentity {
         profile,
         role_arn,
@@ -280,7 +246,7 @@ async fn web_identity(sts: &Sts, source: &Source) -> Result<Credentials, Error> 
     else {
         unreachable!("called for a web identity source only");
     };
-    let path = crate::aws_files::expand_home(token_file);
+    let path = crate::aws_files::expand_home(ctx.env(), token_file);
     let unreadable = |why: String| Error::ProfileValue {
         profile: profile.clone(),
         key: "web_identity_token_file",
@@ -336,16 +302,14 @@ async fn mfa_session(
         | Source::WebIdentity { profile: p, .. } => p.clone(),
         Source::DefaultChain => "(default chain)".to_string(),
     };
-    let key = &base.access_key_id;
-    let mfa_key = key::sha1_hex(&format!("{source_name}\n{serial}\n{key}"));
-    let _lock = cache.and_then(|c| {
-        c.lock(
-            &format!("mfa-{mfa_key}"),
-            LOCK_WAIT,
-            &format!("an MFA session for {serial}"),
-        )
-    });
-    if let Some(creds) = cache.and_then(|c| c.mfa_session(&source_name, serial, key)) {
+    let key = Key::Mfa {
+        source: source_name.clone(),
+        serial: serial.to_string(),
+        access_key_id: base.access_key_id.clone(),
+    };
+    let _lock =
+        cache.and_then(|c| c.lock(&key, LOCK_WAIT, &format!("an MFA session for {serial}")));
+    if let Some(creds) = cache.and_then(|c| c.get(&key)) {
         verbose::say(|| format!("MFA session for {serial} from the cache"));
         return Ok(creds);
     }
@@ -369,12 +333,18 @@ async fn mfa_session(
         .get_session_token(base, serial, &code, ask.duration, &source.label())
         .await?;
     if let Some(c) = cache {
-        match c.store_mfa_session(&source_name, serial, key, &creds) {
-            Ok(true) => verbose::say(|| format!("MFA session cached in {}", c.own_dir.display())),
+        let about = About {
+            target: &source_name,
+            assumed_arn: None,
+        };
+        match c.put(&key, &creds, &about) {
+            Ok(true) => {
+                verbose::say(|| format!("MFA session cached in {}", c.folder(&key).display()))
+            }
             Ok(false) => {}
             Err(e) => warn_cache(&format!(
                 "could not cache the MFA session in {}: {e}",
-                c.own_dir.display()
+                c.folder(&key).display()
             )),
         }
     }

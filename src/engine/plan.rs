@@ -3,13 +3,15 @@
 
 use aws_config::profile::ProfileSet;
 
+use crate::context::Context;
 use crate::engine::chain::{self, Hop, Source};
 use crate::engine::request::{Request, Target};
+use crate::env::Env;
 use crate::error::Error;
 use crate::sts::RoleCall;
 use crate::validate;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     pub source: Source,
     pub hops: Vec<Hop>,
@@ -18,7 +20,7 @@ pub struct Plan {
     pub source_mfa: Option<SourceMfa>,
     /// A region that was given or configured; None means STS's default, us-east-1.
     pub region: Option<String>,
-    /// The profile whose settings (endpoint_url) apply to the STS client.
+    /// The profile whose settings (endpoint_url, ca_bundle) apply to the STS client.
     pub config_profile: Option<String>,
     /// The STS endpoint other than the default, given or configured: credentials are cached
     /// for the endpoint that issued them only.
@@ -54,8 +56,8 @@ impl Plan {
     }
 
     /// Decided from the plan and the config alone, so a cache hit answers as a fresh assume
-    /// would. `env` reads the process environment.
-    pub fn origin(&self, profiles: &ProfileSet, env: &dyn Fn(&str) -> Option<String>) -> Origin {
+    /// would.
+    pub fn origin(&self, profiles: &ProfileSet, env: &Env) -> Origin {
         match self.hops.as_slice() {
             [] if self.source_mfa.is_some() => Origin::MfaSession,
             [] if matches!(self.source, Source::WebIdentity { .. }) => Origin::RoleFromSession,
@@ -63,8 +65,9 @@ impl Plan {
             [hop] => {
                 // As the engine does it: long-term keys and an MFA device make an MFA session
                 // first, unless the role is to last over an hour.
+                let o = &hop.call.options;
                 let via_mfa_session =
-                    hop.call.mfa_serial.is_some() && hop.call.duration.is_none_or(|d| d <= 3600);
+                    o.mfa_serial.is_some() && o.duration.is_none_or(|d| d <= 3600);
                 if long_term_source(&self.source, profiles, env) && !via_mfa_session {
                     Origin::DirectRole
                 } else {
@@ -74,16 +77,41 @@ impl Plan {
             _ => Origin::RoleFromSession,
         }
     }
+
+    /// The profiles whose credentials the plan is made from (its chain and source
+    /// profile): what `--write-profile` must not overwrite with the result.
+    pub fn source_profiles(&self, env: &Env) -> Vec<String> {
+        let mut names: Vec<String> = self.hops.iter().filter_map(|h| h.profile.clone()).collect();
+        match &self.source {
+            Source::Profile(p)
+            | Source::StaticKeys(p)
+            | Source::Provider { profile: p, .. }
+            | Source::WebIdentity { profile: p, .. } => names.push(p.clone()),
+            // Without keys in the environment, the default chain reads AWS_PROFILE's profile
+            // or the default one.
+            Source::DefaultChain if env.get("AWS_ACCESS_KEY_ID").is_none() => {
+                names.push(env.var("AWS_PROFILE").unwrap_or_else(|| "default".into()))
+            }
+            Source::DefaultChain => {}
+        }
+        names
+    }
+
+    /// Whether the source credentials are keys in the environment, which the variables of
+    /// the session replace.
+    pub fn source_in_env(&self, env: &Env) -> bool {
+        match &self.source {
+            Source::DefaultChain => env.get("AWS_ACCESS_KEY_ID").is_some(),
+            Source::Provider { kind, .. } => *kind == chain::CredentialSource::Environment,
+            Source::Profile(_) | Source::StaticKeys(_) | Source::WebIdentity { .. } => false,
+        }
+    }
 }
 
 /// Whether `source` gives long-term IAM user keys (no session token), as far as the config
 /// and the environment tell without asking anyone; false when they don't.
-fn long_term_source(
-    source: &Source,
-    profiles: &ProfileSet,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> bool {
-    let set = |k: &str| env(k).is_some_and(|v| !v.is_empty());
+fn long_term_source(source: &Source, profiles: &ProfileSet, env: &Env) -> bool {
+    let set = |k: &str| env.get(k).is_some();
     let keys_in_env = || set("AWS_ACCESS_KEY_ID") && !set("AWS_SESSION_TOKEN");
     let keys_of = |name: &str, any_kind: bool| {
         profiles.get_profile(name).is_some_and(|p| {
@@ -98,9 +126,7 @@ fn long_term_source(
         Source::Profile(p) => keys_of(p, false),
         Source::DefaultChain if set("AWS_ACCESS_KEY_ID") => keys_in_env(),
         Source::DefaultChain => keys_of(
-            &env("AWS_PROFILE")
-                .filter(|p| !p.is_empty())
-                .unwrap_or_else(|| "default".into()),
+            &env.var("AWS_PROFILE").unwrap_or_else(|| "default".into()),
             false,
         ),
         Source::Provider {
@@ -122,37 +148,30 @@ pub struct SourceMfa {
     pub duration: Option<u32>,
 }
 
-/// `env` reads the process environment (a parameter so tests can pass their own).
-pub fn plan(
-    req: &Request,
-    profiles: &ProfileSet,
-    files: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Plan, Error> {
+pub fn plan(req: &Request, ctx: &Context) -> Result<Plan, Error> {
     req.check()?;
+    let profiles = ctx.profiles()?;
+    let env = ctx.env();
+    let files = ctx.config_files();
     let mut warnings = Vec::new();
     let mut source_mfa = None;
-    let default_session = validate::default_session_name(
-        env("USER")
-            .or_else(|| env("LOGNAME"))
-            .or_else(|| env("USERNAME"))
-            .or_else(login_name)
-            .as_deref(),
-    );
+    let default_session = validate::default_session_name(ctx.user());
     let (source, hops, config_profile): (Source, Vec<Hop>, Option<String>) = match &req.target {
         Target::Profile(name) => {
             let (source, mut hops) =
-                chain::walk(profiles, name, &default_session, files, &mut warnings)?;
+                chain::walk(profiles, name, &default_session, &files, &mut warnings)?;
             match hops.last_mut() {
                 Some(last) => apply_to(req, last)?,
                 None => {
                     source_mfa = user_mfa(req, profiles, &source)?;
-                    let allowed: &[&str] = match source_mfa {
-                        Some(_) => &["--mfa-serial", "--duration"],
-                        None => &[],
-                    };
                     let flags = req.role_only_flags();
-                    if let Some(flag) = flags.iter().find(|f| !allowed.contains(f)) {
+                    let allowed = |f: &&'static str| {
+                        source_mfa.is_some()
+                            && crate::sts::OPTIONS
+                                .iter()
+                                .any(|o| o.flag == *f && o.mfa_session)
+                    };
+                    if let Some(flag) = flags.iter().find(|f| !allowed(f)) {
                         return Err(Error::OptionNeedsRole {
                             profile: name.clone(),
                             flag,
@@ -166,13 +185,13 @@ pub fn plan(
             // As the AWS CLI does: --profile, else keys in the environment, else AWS_PROFILE.
             // A profile goes through stsenv's own chain walk, so its MFA and session
             // settings are honoured; everything else is aws-config's default chain.
-            let env_key = env("AWS_ACCESS_KEY_ID").filter(|k| !k.is_empty());
+            let env_key = env.var("AWS_ACCESS_KEY_ID");
             let source_profile = req
                 .profile
                 .clone()
-                .or_else(|| env("AWS_PROFILE").filter(|p| !p.is_empty() && env_key.is_none()));
+                .or_else(|| env.var("AWS_PROFILE").filter(|_| env_key.is_none()));
             let (source, mut hops) = match &source_profile {
-                Some(p) => chain::walk(profiles, p, &default_session, files, &mut warnings)?,
+                Some(p) => chain::walk(profiles, p, &default_session, &files, &mut warnings)?,
                 None => (Source::DefaultChain, Vec::new()),
             };
             let cache_source = match (&source_profile, &env_key) {
@@ -187,7 +206,7 @@ pub fn plan(
             let mut last = Hop {
                 call: RoleCall {
                     role_arn: arn.clone(),
-                    session_name: default_session,
+                    default_session,
                     ..RoleCall::default()
                 },
                 cache_source: Some(cache_source),
@@ -196,11 +215,11 @@ pub fn plan(
             };
             apply_to(req, &mut last)?;
             hops.push(last);
-            let config_profile = source_profile.or_else(|| env("AWS_PROFILE"));
+            let config_profile = source_profile.or_else(|| env.var("AWS_PROFILE"));
             (source, hops, config_profile)
         }
     };
-    let hops = assign_token_code(hops, source_mfa.as_mut(), req.token_code.as_deref())?;
+    let hops = assign_token_code(hops, source_mfa.as_mut(), req.role.token_code.as_deref())?;
     let region = region(
         req.region.as_deref(),
         profiles,
@@ -230,12 +249,12 @@ pub fn region(
     given: Option<&str>,
     profiles: &ProfileSet,
     profile: Option<&str>,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &Env,
 ) -> Option<String> {
     given
         .map(String::from)
-        .or_else(|| env("AWS_REGION").filter(|r| !r.is_empty()))
-        .or_else(|| env("AWS_DEFAULT_REGION").filter(|r| !r.is_empty()))
+        .or_else(|| env.var("AWS_REGION"))
+        .or_else(|| env.var("AWS_DEFAULT_REGION"))
         .or_else(|| {
             let p = profiles.get_profile(profile.unwrap_or("default"))?;
             p.get("region").map(String::from)
@@ -257,6 +276,7 @@ fn user_mfa(
     };
     let long_term = p.get("aws_access_key_id").is_some() && p.get("aws_session_token").is_none();
     let serial = req
+        .role
         .mfa_serial
         .clone()
         .or_else(|| p.get("mfa_serial").map(String::from));
@@ -264,7 +284,7 @@ fn user_mfa(
         return Ok(None);
     };
     validate::mfa_serial(&serial)?;
-    let duration = match (req.duration, p.get("duration_seconds")) {
+    let duration = match (req.role.duration, p.get("duration_seconds")) {
         (Some(d), _) => Some(d),
         (None, Some(d)) => Some(
             validate::mfa_session_duration(d.trim())
@@ -289,38 +309,6 @@ fn user_mfa(
     }))
 }
 
-/// The account name of this process's user, for the default session name when USER and
-/// LOGNAME are not set.
-fn login_name() -> Option<String> {
-    #[cfg(unix)]
-    {
-        let mut buf = vec![0 as libc::c_char; 4096];
-        // SAFETY: a zeroed passwd is a valid out-parameter; getpwuid_r writes into buf, of
-        // the length given, and sets result to null when there is no entry.
-        unsafe {
-            let mut pwd: libc::passwd = std::mem::zeroed();
-            let mut result: *mut libc::passwd = std::ptr::null_mut();
-            let rc = libc::getpwuid_r(
-                libc::geteuid(),
-                &mut pwd,
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut result,
-            );
-            if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-                return None;
-            }
-            std::ffi::CStr::from_ptr(pwd.pw_name)
-                .to_str()
-                .ok()
-                .filter(|n| !n.is_empty())
-                .map(String::from)
-        }
-    }
-    #[cfg(not(unix))]
-    None
-}
-
 /// One `--token-code` serves one MFA check: it goes to the first hop that needs one (or the
 /// MFA session of a profile without a role). Hops without a code get one later, from
 /// mfa_process or the prompt.
@@ -334,9 +322,9 @@ fn assign_token_code(
         mfa.token_code = Some(code.to_string());
         return Ok(hops);
     }
-    match hops.iter_mut().find(|h| h.call.mfa_serial.is_some()) {
+    match hops.iter_mut().find(|h| h.call.options.mfa_serial.is_some()) {
         Some(hop) => {
-            hop.call.token_code = Some(code.to_string());
+            hop.call.options.token_code = Some(code.to_string());
             Ok(hops)
         }
         None => Err(Error::Usage(
@@ -347,35 +335,20 @@ fn assign_token_code(
 
 /// The command-line options win over the profile's for the last hop, the one the user named.
 fn apply_to(req: &Request, hop: &mut Hop) -> Result<(), Error> {
-    if let Some(d) = req.duration.filter(|d| *d > validate::MAX_DURATION) {
+    if let Some(d) = req.role.duration.filter(|d| *d > validate::MAX_DURATION) {
         return Err(Error::bad(
             "duration",
             &format!("{d}s"),
             format!("{d} s is outside what STS allows for a role, 900 s (15m) to 43200 s (12h)"),
         ));
     }
-    let call = &mut hop.call;
-    if let Some(n) = &req.session_name {
-        call.session_name = n.clone();
-        hop.session_name_configured = true;
-    }
-    call.duration = req.duration.or(call.duration);
-    call.external_id = req.external_id.clone().or(call.external_id.take());
-    call.mfa_serial = req.mfa_serial.clone().or(call.mfa_serial.take());
-    call.policy = req.policy.clone();
-    call.policy_arns = req.policy_arns.clone();
-    call.tags = req.tags.clone();
-    call.source_identity = req.source_identity.clone();
+    hop.call.options = req.role.over(&hop.call.options);
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn profiles(text: &str) -> ProfileSet {
-        crate::aws_files::profiles_from_text(text).unwrap()
-    }
 
     const CONFIG: &str = "\
 [profile keys]
@@ -417,14 +390,20 @@ mfa_serial = arn:aws:iam::123456789012:mfa/me
 ";
 
     fn origin_of(target: &str, vars: &[(&str, &str)]) -> Origin {
-        let set = profiles(CONFIG);
-        let env = |k: &str| {
-            vars.iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        };
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(&config, CONFIG).unwrap();
+        let mut pairs: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        pairs.push(("AWS_CONFIG_FILE".into(), config.display().to_string()));
+        pairs.push(("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()));
+        pairs.push(("HOME".into(), dir.path().display().to_string()));
+        let ctx = Context::new(Env::from_pairs(pairs));
         let req = Request::new(target).unwrap();
-        plan(&req, &set, "f", &env).unwrap().origin(&set, &env)
+        let plan = plan(&req, &ctx).unwrap();
+        plan.origin(ctx.profiles().unwrap(), ctx.env())
     }
 
     #[test]

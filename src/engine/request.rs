@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub use crate::cache::Mode as CacheMode;
 use crate::error::Error;
+use crate::sts::RoleOptions;
 use crate::validate;
 
 /// How long a request may go unanswered, unless `--timeout` says otherwise.
@@ -27,16 +28,8 @@ pub struct Request {
     pub target: Target,
     /// The profile whose credentials assume a role ARN.
     pub profile: Option<String>,
-    pub session_name: Option<String>,
-    pub duration: Option<u32>,
-    pub external_id: Option<String>,
-    pub mfa_serial: Option<String>,
-    pub token_code: Option<String>,
-    /// The policy text itself (an `@file` has been read).
-    pub policy: Option<String>,
-    pub policy_arns: Vec<String>,
-    pub tags: Vec<(String, String)>,
-    pub source_identity: Option<String>,
+    /// The AssumeRole options given, for the role the target names.
+    pub role: RoleOptions,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
     pub timeout: Duration,
@@ -70,18 +63,10 @@ impl Request {
             target_text: target.to_string(),
             target: parsed,
             profile: None,
-            session_name: None,
-            duration: None,
-            external_id: None,
-            mfa_serial: None,
-            token_code: None,
-            policy: None,
-            policy_arns: Vec::new(),
-            tags: Vec::new(),
-            source_identity: None,
+            role: RoleOptions::default(),
             region: None,
             endpoint_url: None,
-            timeout: DEFAULT_TIMEOUT,
+            timeout: default_timeout(),
             cache: CacheMode::Use,
             mfa_session_duration: DEFAULT_MFA_SESSION,
             no_login: false,
@@ -94,10 +79,10 @@ impl Request {
         if let (Target::Profile(p), Some(_)) = (&self.target, &self.profile) {
             return Err(Error::ProfileWithProfile(p.clone()));
         }
-        if self.policy_arns.len() > 10 {
+        if self.role.policy_arns.len() > 10 {
             return Err(Error::bad(
                 "policy ARNs",
-                &format!("{} ARNs", self.policy_arns.len()),
+                &format!("{} ARNs", self.role.policy_arns.len()),
                 "STS accepts at most 10",
             ));
         }
@@ -106,19 +91,24 @@ impl Request {
 
     /// The AssumeRole-only flags that were given, by name, for a profile without role_arn.
     pub fn role_only_flags(&self) -> Vec<&'static str> {
-        let pairs: [(&'static str, bool); 8] = [
-            ("--session-name", self.session_name.is_some()),
-            ("--duration", self.duration.is_some()),
-            ("--external-id", self.external_id.is_some()),
-            ("--mfa-serial", self.mfa_serial.is_some()),
-            ("--policy", self.policy.is_some()),
-            ("--policy-arn", !self.policy_arns.is_empty()),
-            ("--tag", !self.tags.is_empty()),
-            ("--source-identity", self.source_identity.is_some()),
-        ];
-        pairs
-            .into_iter()
-            .filter_map(|(flag, given)| given.then_some(flag))
+        self.role
+            .given()
+            .filter(|o| o.role_only)
+            .map(|o| o.flag)
             .collect()
     }
+}
+
+/// The timeout when `--timeout` is not given: 15 s, unless the test hook
+/// STSENV_DEFAULT_TIMEOUT (seconds) says otherwise, so that a test of the default path need
+/// not wait 15 s. Read once.
+pub fn default_timeout() -> Duration {
+    static HOOK: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *HOOK.get_or_init(|| {
+        std::env::var("STSENV_DEFAULT_TIMEOUT")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|s| *s > 0)
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs)
+    })
 }

@@ -4,11 +4,11 @@
 
 use aws_config::profile::ProfileSet;
 
-use crate::aws_files::config_files;
+use crate::context::Context;
 use crate::engine::chain::{self, Source};
 use crate::error::Error;
 use crate::net::Net;
-use crate::sso::cache::{self, WINDOW_SECS};
+use crate::sso::cache::{self, TokenCache, WINDOW_SECS};
 use crate::sso::device;
 use crate::sso::prompt::TerminalUi;
 use crate::sso::SsoConfig;
@@ -18,27 +18,34 @@ use crate::verbose;
 /// `profile`: the SSO profile whose credentials are needed; `login`: whether the device flow
 /// may be started here (not with `--no-login`).
 pub async fn ensure_token(
-    profiles: &ProfileSet,
+    ctx: &Context,
     profile: &str,
     net: &Net,
     login: bool,
 ) -> Result<(), Error> {
-    match SsoConfig::from_profile(profiles, profile)? {
-        Some(cfg) => ensure(&cfg, net, login, profile).await.map(|_| ()),
+    match SsoConfig::from_profile(ctx.profiles()?, profile)? {
+        Some(cfg) => ensure(ctx, &cfg, net, login, profile).await.map(|_| ()),
         None => Ok(()),
     }
+}
+
+/// This user's SSO token cache, or the error that says there is none.
+pub fn token_cache(ctx: &Context) -> Result<TokenCache, Error> {
+    TokenCache::open(ctx.env()).ok_or(Error::NoHome("AWS_CONFIG_FILE"))
 }
 
 /// A token of `cfg` with time left, renewed or signed in as `ensure_token` says; `login_args`
 /// is what to pass `stsenv login` when nobody can sign in here.
 pub async fn ensure(
+    ctx: &Context,
     cfg: &SsoConfig,
     net: &Net,
     login: bool,
     login_args: &str,
 ) -> Result<cache::Token, Error> {
     let cfg = cfg.clone();
-    let token = cache::read_token(&cfg);
+    let tokens = token_cache(ctx)?;
+    let token = tokens.read_token(&cfg);
     let left = token.as_ref().map_or(i64::MIN, |t| t.left());
     let had_token = token.is_some();
     match token {
@@ -47,7 +54,7 @@ pub async fn ensure(
             verbose::say(|| format!("refreshing the token of {}", cfg.label()));
             match device::refresh(&cfg, net, &t).await {
                 Ok(fresh) => {
-                    save(&cfg, &fresh);
+                    save(&tokens, &cfg, &fresh);
                     return Ok(fresh);
                 }
                 Err(e) if left > 0 => {
@@ -74,14 +81,14 @@ pub async fn ensure(
     }
     let ui = TerminalUi::new(true);
     ui.say(&format!("{what}; signing in to {}", cfg.start_url));
-    let fresh = device::login(&cfg, net, &ui).await?;
-    save(&cfg, &fresh);
+    let fresh = device::login(&cfg, net, &ui, &tokens).await?;
+    save(&tokens, &cfg, &fresh);
     ui.say(&format!("signed in to {}", cfg.label()));
     Ok(fresh)
 }
 
-fn save(cfg: &SsoConfig, token: &cache::Token) {
-    if let Err(e) = cache::write_token(cfg, token) {
+fn save(tokens: &TokenCache, cfg: &SsoConfig, token: &cache::Token) {
+    if let Err(e) = tokens.write_token(cfg, token) {
         crate::error::warn(&format!(
             "could not keep the SSO token in ~/.aws/sso/cache ({e}); you will be asked to sign in again"
         ));
@@ -92,10 +99,11 @@ fn save(cfg: &SsoConfig, token: &cache::Token) {
 /// profile's, else the only `[sso-session]`. A role profile leads to the SSO profile at the
 /// root of its chain. Returns the profile too, when there is one.
 pub fn sso_config(
-    profiles: &ProfileSet,
+    ctx: &Context,
     profile: Option<&str>,
     session: Option<&str>,
 ) -> Result<(SsoConfig, Option<String>), Error> {
+    let profiles = ctx.profiles()?;
     if let Some(s) = session {
         return Ok((
             SsoConfig::from_session(profiles, s)?,
@@ -104,10 +112,10 @@ pub fn sso_config(
     }
     let named = profile
         .map(String::from)
-        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
+        .or_else(|| ctx.env().var("AWS_PROFILE"));
     let candidate = named.clone().unwrap_or_else(|| "default".into());
     if profiles.get_profile(&candidate).is_some() {
-        if let Some(cfg) = of_profile(profiles, &candidate)? {
+        if let Some(cfg) = of_profile(profiles, &candidate, &ctx.config_files())? {
             return Ok((cfg, Some(candidate)));
         }
         if named.is_some() {
@@ -119,7 +127,7 @@ pub fn sso_config(
         return Err(chain::unknown_profile(
             profiles,
             &candidate,
-            &config_files(),
+            &ctx.config_files(),
             &[],
         ));
     }
@@ -137,12 +145,12 @@ pub fn sso_config(
 }
 
 /// The SSO sign-in of `name`, or of the profile at the root of its role chain.
-fn of_profile(profiles: &ProfileSet, name: &str) -> Result<Option<SsoConfig>, Error> {
+fn of_profile(profiles: &ProfileSet, name: &str, files: &str) -> Result<Option<SsoConfig>, Error> {
     if let Some(cfg) = SsoConfig::from_profile(profiles, name)? {
         return Ok(Some(cfg));
     }
     let mut warnings = Vec::new();
-    match chain::walk(profiles, name, "stsenv", &config_files(), &mut warnings) {
+    match chain::walk(profiles, name, "stsenv", files, &mut warnings) {
         Ok((Source::Profile(root), _)) if root != name => SsoConfig::from_profile(profiles, &root),
         _ => Ok(None),
     }

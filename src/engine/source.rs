@@ -13,8 +13,10 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_sts::config::Region;
 
 use crate::aws_files;
+use crate::context::Context;
 use crate::engine::chain::{CredentialSource, Source};
 use crate::engine::signin;
+use crate::env::Env;
 use crate::error::{chain, Error};
 use crate::helper;
 use crate::net::Net;
@@ -23,16 +25,18 @@ use crate::session::Credentials;
 /// `login`: whether an SSO profile without a valid token may sign in on the terminal.
 pub async fn credentials(
     source: &Source,
-    profiles: &ProfileSet,
+    ctx: &Context,
     net: &Net,
     region: &Region,
     login: bool,
 ) -> Result<Credentials, Error> {
-    if let Some((profile, command)) = process_of(source, profiles) {
+    let profiles = ctx.profiles()?;
+    let env = ctx.env();
+    if let Some((profile, command)) = process_of(source, profiles, env) {
         return credential_process(profile, command, net);
     }
-    if let Some(profile) = sso_of(source, profiles) {
-        signin::ensure_token(profiles, profile, net, login).await?;
+    if let Some(profile) = sso_of(source, profiles, env) {
+        signin::ensure_token(ctx, profile, net, login).await?;
     }
     let timed_out = || Error::SourceCredentials {
         source_label: source.label(),
@@ -43,7 +47,7 @@ pub async fn credentials(
     };
     tokio::time::timeout(
         net.timeout(),
-        from_aws_config(source, profiles, net, region),
+        from_aws_config(source, profiles, env, net, region),
     )
     .await
     .map_err(|_| timed_out())?
@@ -52,6 +56,7 @@ pub async fn credentials(
 async fn from_aws_config(
     source: &Source,
     profiles: &ProfileSet,
+    env: &Env,
     net: &Net,
     region: &Region,
 ) -> Result<Credentials, Error> {
@@ -95,7 +100,7 @@ async fn from_aws_config(
         }
         Source::Provider { kind, profile } => match kind {
             CredentialSource::Environment => {
-                let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+                let set = |k: &str| env.get(k).is_some();
                 if !set("AWS_ACCESS_KEY_ID") || !set("AWS_SECRET_ACCESS_KEY") {
                     return Err(Error::ProfileValue {
                         profile: profile.clone(),
@@ -129,7 +134,7 @@ async fn from_aws_config(
             Err(Error::NoCredentials)
         }
         // An instance-metadata failure is the last link of a chain that found nothing else.
-        Err(_) if *source == Source::DefaultChain && nothing_configured(profiles) => {
+        Err(_) if *source == Source::DefaultChain && nothing_configured(profiles, env) => {
             Err(Error::NoCredentials)
         }
         Err(e) => Err(Error::SourceCredentials {
@@ -141,32 +146,31 @@ async fn from_aws_config(
 
 /// The profile `source` comes down to, when it is aws-config's to read (as the default
 /// chain reads AWS_PROFILE's, or the default, profile after the environment's keys).
-fn profile_of<'a>(source: &'a Source, profiles: &'a ProfileSet) -> Option<&'a str> {
+fn profile_of<'a>(source: &'a Source, profiles: &'a ProfileSet, env: &Env) -> Option<&'a str> {
     match source {
         Source::Profile(name) => Some(name.as_str()),
         // The default chain reads AWS_PROFILE's (or the default) profile after the
         // environment's keys.
-        Source::DefaultChain if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() => profiles
-            .get_profile(
-                &std::env::var("AWS_PROFILE")
-                    .ok()
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or_else(|| "default".into()),
-            )
+        Source::DefaultChain if env.get("AWS_ACCESS_KEY_ID").is_none() => profiles
+            .get_profile(env.get("AWS_PROFILE").unwrap_or("default"))
             .map(|p| p.name()),
         _ => None,
     }
 }
 
 /// The SSO profile `source` comes down to.
-fn sso_of<'a>(source: &'a Source, profiles: &'a ProfileSet) -> Option<&'a str> {
-    let name = profile_of(source, profiles)?;
+fn sso_of<'a>(source: &'a Source, profiles: &'a ProfileSet, env: &Env) -> Option<&'a str> {
+    let name = profile_of(source, profiles, env)?;
     (aws_files::kind(profiles.get_profile(name)?) == "sso").then_some(name)
 }
 
 /// The profile and command when `source` comes down to a profile's `credential_process`.
-fn process_of<'a>(source: &'a Source, profiles: &'a ProfileSet) -> Option<(&'a str, &'a str)> {
-    let name = profile_of(source, profiles)?;
+fn process_of<'a>(
+    source: &'a Source,
+    profiles: &'a ProfileSet,
+    env: &Env,
+) -> Option<(&'a str, &'a str)> {
+    let name = profile_of(source, profiles, env)?;
     let profile = profiles.get_profile(name)?;
     (aws_files::kind(profile) == "process")
         .then(|| Some((name, profile.get("credential_process")?)))
@@ -211,8 +215,8 @@ fn credential_process(profile: &str, command: &str, net: &Net) -> Result<Credent
 /// Whether the default chain has anything to go on besides instance metadata: keys or a
 /// profile in the environment, a default profile with credentials, web identity or a
 /// container endpoint.
-fn nothing_configured(profiles: &ProfileSet) -> bool {
-    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+fn nothing_configured(profiles: &ProfileSet, env: &Env) -> bool {
+    let set = |k: &str| env.get(k).is_some();
     let vars = [
         "AWS_ACCESS_KEY_ID",
         "AWS_PROFILE",

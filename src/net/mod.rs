@@ -29,6 +29,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
 
+use crate::env::Env;
 use crate::error::Error;
 use crate::verbose;
 use proxy::{Proxies, Proxy};
@@ -64,26 +65,18 @@ pub enum CaSource {
 }
 
 impl Net {
-    /// The network as the environment sets it up (proxy variables, AWS_CA_BUNDLE), with the
-    /// `ca_bundle` of the profile in force when AWS_CA_BUNDLE is not set. A proxy URL or a
-    /// bundle that can't be used is an error that names it, before any request.
-    pub fn new(timeout: Duration, profile_ca_bundle: Option<&str>) -> Result<Net, Error> {
-        let vars: Vec<(String, String)> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-            .collect();
-        let proxies = Proxies::from_env(&vars)?;
-        let env_bundle = std::env::var("AWS_CA_BUNDLE")
-            .ok()
-            .filter(|v| !v.is_empty());
-        let bundle = match (env_bundle, profile_ca_bundle.filter(|v| !v.is_empty())) {
-            (Some(p), _) => Some((p, CaSource::Env)),
-            (None, Some(p)) => Some((p.to_string(), CaSource::Profile)),
-            (None, None) => None,
-        };
+    /// The network as `env` sets it up (the proxy variables), trusting `bundle`'s CA
+    /// certificates too (`Context::ca_bundle` picks it). A proxy URL or a bundle that can't be
+    /// used is an error that names it, before any request.
+    pub fn new(
+        env: &Env,
+        timeout: Duration,
+        bundle: Option<(PathBuf, CaSource)>,
+    ) -> Result<Net, Error> {
+        let proxies = Proxies::from_env(env)?;
         let mut trust = TrustStore::default();
         let ca_bundle = match bundle {
             Some((path, from)) => {
-                let path = crate::aws_files::expand_home(&path);
                 trust = trust.with_pem_certificate(read_ca_bundle(&path, from)?);
                 Some(path)
             }

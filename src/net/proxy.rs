@@ -4,6 +4,7 @@
 //! ALL_PROXY is a fallback when the scheme's own variable is not set (the CLI ignores it; curl
 //! and most tools don't). Knows nothing of how requests are made.
 
+use crate::env::Env;
 use crate::error::Error;
 
 /// A proxy, as the user gave it and as it may be shown.
@@ -28,12 +29,12 @@ const CONTAINER_HOSTS: [&str; 3] = ["169.254.170.2", "169.254.170.23", "[fd00:ec
 impl Proxies {
     /// The proxies the environment names. A proxy URL that can't be used is an error that
     /// names the variable, before any request.
-    pub fn from_env(vars: &[(String, String)]) -> Result<Proxies, Error> {
+    pub fn from_env(env: &Env) -> Result<Proxies, Error> {
         // urllib's two passes: every `*_proxy` variable of any case with a value, then the
         // lower-case ones again, which win, an empty one removing the setting.
         let mut found: std::collections::HashMap<String, (String, String)> = Default::default();
         for lower_only in [false, true] {
-            for (name, value) in vars {
+            for (name, value) in env.pairs() {
                 let lower = name.to_ascii_lowercase();
                 let Some(scheme) = lower.strip_suffix("_proxy") else {
                     continue;
@@ -47,11 +48,11 @@ impl Proxies {
                     }
                     continue;
                 }
-                found.insert(scheme.to_string(), (name.clone(), value.clone()));
+                found.insert(scheme.to_string(), (name.to_string(), value.to_string()));
             }
         }
         // As urllib does under CGI, where HTTP_PROXY may come from a request header.
-        if vars.iter().any(|(n, _)| n == "REQUEST_METHOD") {
+        if env.pairs().any(|(n, _)| n == "REQUEST_METHOD") {
             if let Some((name, _)) = found.get("http") {
                 if name == "HTTP_PROXY" {
                     found.remove("http");
@@ -250,11 +251,11 @@ mod tests {
     use super::*;
 
     fn proxies(vars: &[(&str, &str)]) -> Proxies {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Proxies::from_env(&vars).unwrap()
+        Proxies::from_env(&env(vars)).unwrap()
+    }
+
+    fn env(vars: &[(&str, &str)]) -> Env {
+        Env::from_pairs(vars.iter().copied())
     }
 
     fn via(p: &Proxies, url: &str) -> Option<String> {
@@ -330,7 +331,7 @@ mod tests {
         assert_eq!(proxy.shown, "http://al%40ice:***@proxy:3128");
         let p = proxies(&[("HTTPS_PROXY", "http://onlyuser@proxy:3128")]);
         assert_eq!(p.for_url("https://x").unwrap().url, "http://proxy:3128");
-        let err = Proxies::from_env(&[("HTTPS_PROXY".into(), "socks5://p:1".into())]).unwrap_err();
+        let err = Proxies::from_env(&env(&[("HTTPS_PROXY", "socks5://p:1")])).unwrap_err();
         assert!(err.to_string().contains("HTTPS_PROXY"), "{err}");
     }
 
@@ -353,7 +354,7 @@ mod tests {
             "http://pro xy:3128",
             "http://proxy:3128/path",
         ] {
-            let err = Proxies::from_env(&[("HTTPS_PROXY".into(), value.into())])
+            let err = Proxies::from_env(&env(&[("HTTPS_PROXY", value)]))
                 .expect_err(value)
                 .to_string();
             assert!(err.contains("HTTPS_PROXY"), "{value}: {err}");
@@ -369,7 +370,7 @@ mod tests {
             "proxy.corp:3128",
         ] {
             assert!(
-                Proxies::from_env(&[("HTTPS_PROXY".into(), good.into())]).is_ok(),
+                Proxies::from_env(&env(&[("HTTPS_PROXY", good)])).is_ok(),
                 "{good}"
             );
         }

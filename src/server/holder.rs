@@ -5,14 +5,23 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::cache::{Mode, EXPIRY_WINDOW_SECS};
-use crate::engine::{self, Request};
+use crate::context::Context;
+use crate::engine::{self, Planned, Request};
 use crate::error::{sanitize, say, Error};
 use crate::session::{Credentials, Session};
 use crate::time;
 
 /// However often the command asks, STS sees at most one attempt per this long, and so at
-/// most one call per hop.
-const MIN_GAP: Duration = Duration::from_secs(10);
+/// most one call per hop; the test hook STSENV_REFRESH_GAP_MS (read once) shortens it.
+fn min_gap() -> Duration {
+    static GAP: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *GAP.get_or_init(|| {
+        std::env::var("STSENV_REFRESH_GAP_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_secs(10), Duration::from_millis)
+    })
+}
 /// How long a request waits for a refresh in progress when there is nothing valid to give
 /// meanwhile: below the SDKs' 2 s read timeout, so they see our answer, not their timeout.
 const WAIT_FOR_REFRESH: Duration = Duration::from_millis(1500);
@@ -40,23 +49,23 @@ struct State {
 
 pub struct Holder {
     /// What a refresh asks for: the first request, minus what only served the first run.
-    request: Request,
+    planned: Planned,
     state: Mutex<State>,
     refreshed: Condvar,
 }
 
 impl Holder {
     /// `session` was got for `request` just now.
-    pub fn new(mut request: Request, session: Session) -> Holder {
+    pub fn new(ctx: &Context, mut request: Request, session: Session) -> Result<Holder, Error> {
         // A one-time code can't serve twice: a new one comes from mfa_process or the prompt.
-        request.token_code = None;
+        request.role.token_code = None;
         // --refresh meant "not the cached ones" for the start; an entry refreshes are due for
         // is one the cache no longer hands out anyway.
         if request.cache == Mode::Refresh {
             request.cache = Mode::Use;
         }
-        Holder {
-            request,
+        Ok(Holder {
+            planned: engine::plan(ctx, request)?,
             state: Mutex::new(State {
                 session,
                 last_attempt: Instant::now(),
@@ -64,7 +73,7 @@ impl Holder {
                 failure: None,
             }),
             refreshed: Condvar::new(),
-        }
+        })
     }
 
     /// Credentials with more than 15 minutes left (the SDKs' refresh window, and the cache's),
@@ -76,7 +85,7 @@ impl Holder {
             if left.is_none_or(|l| l > EXPIRY_WINDOW_SECS) {
                 return Ok(served(&st.session, left));
             }
-            if !st.refreshing && st.last_attempt.elapsed() >= MIN_GAP {
+            if !st.refreshing && st.last_attempt.elapsed() >= min_gap() {
                 return answer(self.refresh(st));
             }
             if st.refreshing && !valid(left) {
@@ -103,7 +112,7 @@ impl Holder {
         st.refreshing = true;
         st.last_attempt = Instant::now();
         drop(st);
-        let result = engine::obtain(&self.request);
+        let result = self.planned.obtain();
         let mut st = self.lock();
         st.refreshing = false;
         match result {
@@ -144,7 +153,7 @@ fn answer(st: MutexGuard<'_, State>) -> Result<Served, Refused> {
             code: "CredentialsExpired",
             message: format!(
                 "the credentials expired and stsenv gets new ones within {} s; try again",
-                MIN_GAP.as_secs()
+                min_gap().as_secs().max(1)
             ),
         },
     })

@@ -8,7 +8,8 @@ mod http;
 use std::sync::Arc;
 
 use crate::aws_files;
-use crate::engine::{self, Request};
+use crate::context::Context;
+use crate::engine::Planned;
 use crate::error::{warn, Error};
 use crate::session::EnvChange;
 use crate::verbose;
@@ -41,14 +42,20 @@ pub const REMOVED: [&str; 15] = [
 
 /// Gets the credentials (prompting for MFA if need be), serves them, runs `argv` and returns
 /// its exit status (128+N when signal N killed it).
-pub fn run(req: Request, argv: &[String]) -> Result<i32, Error> {
-    let session = engine::obtain(&req)?;
+pub fn run(ctx: &Context, planned: Planned, argv: &[String]) -> Result<i32, Error> {
+    let session = planned.obtain()?;
     if session.credentials.session_token.is_none() {
-        return Err(Error::ServerNeedsSession(req.target_text.clone()));
+        return Err(Error::ServerNeedsSession(
+            planned.request().target_text.clone(),
+        ));
     }
-    warn_if_default_profile_wins();
+    warn_if_default_profile_wins(ctx);
     let token = token()?;
-    let holder = Arc::new(Holder::new(req, session.clone()));
+    let holder = Arc::new(Holder::new(
+        ctx,
+        planned.request().clone(),
+        session.clone(),
+    )?);
     let server = http::Server::start(holder, token.clone()).map_err(Error::ServerStart)?;
     let url = format!("http://{}{PATH}", server.addr());
     verbose::say(|| format!("serving credentials at {url}"));
@@ -70,8 +77,8 @@ pub fn run(req: Request, argv: &[String]) -> Result<i32, Error> {
 /// The AWS CLI and SDKs read the default profile's credentials before they ask the endpoint,
 /// and no variable turns that off: say so rather than let the command quietly run as
 /// someone else.
-fn warn_if_default_profile_wins() {
-    let Ok(profiles) = aws_files::load_profiles() else {
+fn warn_if_default_profile_wins(ctx: &Context) {
+    let Ok(profiles) = ctx.profiles() else {
         return;
     };
     if let Some(p) = profiles.get_profile("default") {

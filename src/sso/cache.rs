@@ -8,9 +8,12 @@ use serde_json::Value;
 
 use super::SsoConfig;
 use crate::cache::key::{python_dumps, sha1_hex};
-use crate::cache::read_json;
-use crate::fsutil::write_atomic;
+use crate::env::Env;
+use crate::fsutil::{read_private_json, write_atomic};
 use crate::time;
+
+/// No token file of the AWS CLI's is anywhere near this large.
+const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// The AWS CLI and botocore refresh a token (and reuse a registration) only while more than
 /// this is left.
@@ -72,23 +75,18 @@ impl std::fmt::Debug for Registration {
     }
 }
 
-pub fn dir() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
-    Some(PathBuf::from(home).join(".aws").join("sso").join("cache"))
+/// `~/.aws/sso/cache`, the AWS CLI v2's folder of SSO tokens and client registrations.
+pub struct TokenCache {
+    dir: PathBuf,
 }
 
-/// The token file of `cfg`.
-pub fn token_path(cfg: &SsoConfig) -> Option<PathBuf> {
-    Some(dir()?.join(token_name(cfg)))
+fn read_json(path: &std::path::Path) -> Option<Value> {
+    read_private_json(path, MAX_FILE_BYTES)
 }
 
 fn token_name(cfg: &SsoConfig) -> String {
     let key = cfg.session.as_deref().unwrap_or(&cfg.start_url);
     format!("{}.json", sha1_hex(key))
-}
-
-fn registration_path(cfg: &SsoConfig) -> Option<PathBuf> {
-    Some(dir()?.join(registration_name(cfg)))
 }
 
 /// botocore's key over what it registers for.
@@ -122,11 +120,6 @@ fn stamp(doc: &Value, key: &str) -> Option<i64> {
     time::parse(field(doc, key)?.as_str()?)
 }
 
-/// The cached token of `cfg`, if there is a readable one.
-pub fn read_token(cfg: &SsoConfig) -> Option<Token> {
-    parse_token(&read_json(&token_path(cfg)?)?)
-}
-
 fn parse_token(doc: &Value) -> Option<Token> {
     Some(Token {
         access_token: text(doc, "accessToken")?,
@@ -140,9 +133,77 @@ fn parse_token(doc: &Value) -> Option<Token> {
     })
 }
 
-/// Writes `token` where the AWS CLI v2 would, in its shape and key order.
-pub fn write_token(cfg: &SsoConfig, token: &Token) -> std::io::Result<PathBuf> {
-    let path = token_path(cfg).ok_or_else(no_home)?;
+impl TokenCache {
+    /// This user's cache; None without a HOME.
+    pub fn open(env: &Env) -> Option<TokenCache> {
+        Some(TokenCache {
+            dir: env.home()?.join(".aws").join("sso").join("cache"),
+        })
+    }
+
+    /// The token file of `cfg`.
+    pub fn token_path(&self, cfg: &SsoConfig) -> PathBuf {
+        self.dir.join(token_name(cfg))
+    }
+
+    fn registration_path(&self, cfg: &SsoConfig) -> PathBuf {
+        self.dir.join(registration_name(cfg))
+    }
+
+    /// The cached token of `cfg`, if there is a readable one.
+    pub fn read_token(&self, cfg: &SsoConfig) -> Option<Token> {
+        parse_token(&read_json(&self.token_path(cfg))?)
+    }
+
+    /// Writes `token` where the AWS CLI v2 would, in its shape and key order.
+    pub fn write_token(&self, cfg: &SsoConfig, token: &Token) -> std::io::Result<PathBuf> {
+        let path = self.token_path(cfg);
+        write_token_file(&path, cfg, token)?;
+        Ok(path)
+    }
+
+    /// The cached registration of `cfg`, if it has more than 15 minutes left.
+    pub fn read_registration(&self, cfg: &SsoConfig) -> Option<Registration> {
+        let doc = read_json(&self.registration_path(cfg))?;
+        // One made for the authorization-code flow can't poll for a device code.
+        let grants = field(&doc, "grantTypes").and_then(Value::as_array);
+        if grants.is_some_and(|g| g.iter().any(|v| v == "authorization_code")) {
+            return None;
+        }
+        let r = Registration {
+            client_id: text(&doc, "clientId")?,
+            client_secret: text(&doc, "clientSecret")?,
+            expires_at: stamp(&doc, "expiresAt")?,
+        };
+        (r.expires_at - time::now() > WINDOW_SECS).then_some(r)
+    }
+
+    pub fn write_registration(&self, cfg: &SsoConfig, r: &Registration) -> std::io::Result<()> {
+        let mut fields: Vec<(&str, Value)> = vec![
+            ("clientId", r.client_id.clone().into()),
+            ("clientSecret", r.client_secret.clone().into()),
+            ("expiresAt", time::rfc3339(r.expires_at).into()),
+        ];
+        if let Some(scopes) = &cfg.scopes {
+            fields.push(("scopes", scopes.clone().into()));
+        }
+        write(&self.registration_path(cfg), &fields)
+    }
+
+    /// Every cached token (the files with an accessToken), for logging out of all of them.
+    pub fn all_tokens(&self) -> Vec<(PathBuf, Token)> {
+        let Ok(list) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        list.flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| Some((p.clone(), parse_token(&read_json(&p)?)?)))
+            .collect()
+    }
+}
+
+fn write_token_file(path: &std::path::Path, cfg: &SsoConfig, token: &Token) -> std::io::Result<()> {
     let mut fields: Vec<(&str, Value)> = vec![
         ("startUrl", cfg.start_url.clone().into()),
         ("region", cfg.region.clone().into()),
@@ -161,56 +222,7 @@ pub fn write_token(cfg: &SsoConfig, token: &Token) -> std::io::Result<PathBuf> {
     if let Some(r) = &token.refresh_token {
         fields.push(("refreshToken", r.clone().into()));
     }
-    write(&path, &fields)?;
-    Ok(path)
-}
-
-/// The cached registration of `cfg`, if it has more than 15 minutes left.
-pub fn read_registration(cfg: &SsoConfig) -> Option<Registration> {
-    let doc = read_json(&registration_path(cfg)?)?;
-    // One made for the authorization-code flow can't poll for a device code.
-    let grants = field(&doc, "grantTypes").and_then(Value::as_array);
-    if grants.is_some_and(|g| g.iter().any(|v| v == "authorization_code")) {
-        return None;
-    }
-    let r = Registration {
-        client_id: text(&doc, "clientId")?,
-        client_secret: text(&doc, "clientSecret")?,
-        expires_at: stamp(&doc, "expiresAt")?,
-    };
-    (r.expires_at - time::now() > WINDOW_SECS).then_some(r)
-}
-
-pub fn write_registration(cfg: &SsoConfig, r: &Registration) -> std::io::Result<()> {
-    let path = registration_path(cfg).ok_or_else(no_home)?;
-    let mut fields: Vec<(&str, Value)> = vec![
-        ("clientId", r.client_id.clone().into()),
-        ("clientSecret", r.client_secret.clone().into()),
-        ("expiresAt", time::rfc3339(r.expires_at).into()),
-    ];
-    if let Some(scopes) = &cfg.scopes {
-        fields.push(("scopes", scopes.clone().into()));
-    }
-    write(&path, &fields)
-}
-
-/// Every cached token (the files with an accessToken), for logging out of all of them.
-pub fn all_tokens() -> Vec<(PathBuf, Token)> {
-    let Some(dir) = dir() else {
-        return Vec::new();
-    };
-    let Ok(list) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    list.flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| Some((p.clone(), parse_token(&read_json(&p)?)?)))
-        .collect()
-}
-
-fn no_home() -> std::io::Error {
-    std::io::Error::other("HOME is not set, so there is no ~/.aws/sso/cache")
+    write(path, &fields)
 }
 
 /// JSON as Python's json.dumps writes it (", " and ": "), keys in the order given: the form

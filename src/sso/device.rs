@@ -10,7 +10,7 @@ use aws_sdk_ssooidc::error::SdkError;
 use aws_sdk_ssooidc::operation::create_token::CreateTokenError;
 use aws_sdk_ssooidc::operation::start_device_authorization::StartDeviceAuthorizationError;
 
-use super::cache::{self, Registration, Token};
+use super::cache::{Registration, Token, TokenCache};
 use super::SsoConfig;
 use crate::error::{chain, Error};
 use crate::net::Net;
@@ -53,11 +53,16 @@ pub async fn oidc_client(net: &Net, region: &str) -> aws_sdk_ssooidc::Client {
 }
 
 /// A new token through the device flow; the client registration is reused while it lasts.
-pub async fn login(cfg: &SsoConfig, net: &Net, ui: &dyn Ui) -> Result<Token, Error> {
+pub async fn login(
+    cfg: &SsoConfig,
+    net: &Net,
+    ui: &dyn Ui,
+    tokens: &TokenCache,
+) -> Result<Token, Error> {
     let client = oidc_client(net, &cfg.region).await;
-    let mut registration = match cache::read_registration(cfg) {
+    let mut registration = match tokens.read_registration(cfg) {
         Some(r) => r,
-        None => register(&client, cfg, net).await?,
+        None => register(&client, cfg, net, tokens).await?,
     };
     let start = |r: &Registration| {
         client
@@ -77,7 +82,7 @@ pub async fn login(cfg: &SsoConfig, net: &Net, ui: &dyn Ui) -> Result<Token, Err
                     | StartDeviceAuthorizationError::UnauthorizedClientException(_)
             ) =>
         {
-            registration = register(&client, cfg, net).await?;
+            registration = register(&client, cfg, net, tokens).await?;
             start(&registration)
                 .await
                 .map_err(|e| failed(cfg, net, "StartDeviceAuthorization", &e))?
@@ -206,6 +211,7 @@ async fn register(
     client: &aws_sdk_ssooidc::Client,
     cfg: &SsoConfig,
     net: &Net,
+    tokens: &TokenCache,
 ) -> Result<Registration, Error> {
     let name = match &cfg.session {
         Some(s) => format!("stsenv-client-{s}"),
@@ -230,7 +236,7 @@ async fn register(
         client_secret: secret.to_string(),
         expires_at: out.client_secret_expires_at(),
     };
-    if let Err(e) = cache::write_registration(cfg, &r) {
+    if let Err(e) = tokens.write_registration(cfg, &r) {
         crate::error::warn(&format!(
             "could not keep the client registration in ~/.aws/sso/cache ({e}); the next sign-in registers again"
         ));

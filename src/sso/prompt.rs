@@ -56,8 +56,7 @@ impl Ui for TerminalUi {
         // control characters escaped: a newline in a code can't forge a line of ours. A URL
         // is shown as stsenv would open it (percent-encoded), or escaped when it is refused.
         let shown = |url: &str| {
-            let url =
-                browser::safe_url(url).unwrap_or_else(|_| crate::error::escape_controls(url));
+            let url = browser::safe_url(url).unwrap_or_else(|_| crate::error::escape_controls(url));
             cut(url, 2048)
         };
         let code = cut(crate::error::escape_controls(&a.user_code), 64);

@@ -51,13 +51,25 @@ impl Tmux {
             socket: dir.join("tmux.sock"),
             dir,
         };
-        let status = t
-            .tmux()
-            .args(["new-session", "-d", "-x", "200", "-y", "50", "sh"])
-            .arg(&script_path)
-            .status()
-            .expect("start tmux");
-        assert!(status.success(), "tmux new-session failed");
+        // A server of an earlier session on this socket may be on its way out (its command
+        // ended): then the new session is refused, and asked for again once it is gone.
+        for attempt in 1.. {
+            let out = t
+                .tmux()
+                .args(["new-session", "-d", "-x", "200", "-y", "50", "sh"])
+                .arg(&script_path)
+                .output()
+                .expect("start tmux");
+            if out.status.success() {
+                break;
+            }
+            let why = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                attempt < 5 && why.contains("server exited unexpectedly"),
+                "tmux new-session failed: {why}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
         t
     }
 
@@ -147,8 +159,14 @@ impl Tmux {
 }
 
 impl Drop for Tmux {
+    /// Kills the server and waits for it to be gone (it removes its socket last), so that
+    /// the next session on the same socket never meets a server on its way out.
     fn drop(&mut self) {
         let _ = self.tmux().arg("kill-server").output();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.socket.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
