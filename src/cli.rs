@@ -1,11 +1,11 @@
 //! Command-line interface: the public contract of flags and subcommands, and the completion
 //! that answers from the same definition. Only clap lives here; the commands read it.
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::env::Shells;
 use clap_complete::{ArgValueCandidates, CompleteEnv, CompletionCandidate};
 
-use crate::shell::Shell;
+use crate::shell::{CompletionShell, Dialect, InitShell, COMPLETE_VAR};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,13 +38,13 @@ pub enum Command {
     Refresh {
         /// Output syntax [default: detected, as for assume]
         #[arg(short = 's', long, value_enum)]
-        shell: Option<Shell>,
+        shell: Option<Dialect>,
     },
     /// Print the statements that unset every variable `assume` sets
     Clear {
         /// Output syntax [default: detected, as for assume]
         #[arg(short = 's', long, value_enum)]
-        shell: Option<Shell>,
+        shell: Option<Dialect>,
     },
     /// Show who the current credentials belong to (GetCallerIdentity)
     Whoami(WhoamiArgs),
@@ -143,7 +143,7 @@ pub struct AssumeArgs {
     /// Output syntax. Without it, stsenv looks at the process that runs it (its parent) and
     /// uses that shell if it knows it; otherwise the basename of $SHELL; otherwise sh.
     #[arg(short = 's', long, value_enum)]
-    pub shell: Option<Shell>,
+    pub shell: Option<Dialect>,
 }
 
 #[derive(Debug, Args)]
@@ -367,67 +367,12 @@ pub struct AssumeFlags {
     pub no_input: bool,
 }
 
-/// The shells `stsenv init` has hooks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InitShell {
-    Bash,
-    Zsh,
-    Fish,
-    #[value(alias = "pwsh")]
-    Powershell,
-}
-
-impl From<InitShell> for Shell {
-    fn from(s: InitShell) -> Shell {
-        match s {
-            InitShell::Bash => Shell::Bash,
-            InitShell::Zsh => Shell::Zsh,
-            InitShell::Fish => Shell::Fish,
-            InitShell::Powershell => Shell::Powershell,
-        }
-    }
-}
-
-/// The variable through which the shells' completion scripts call stsenv back.
-pub const COMPLETE_VAR: &str = "STSENV_COMPLETE";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompletionShell {
-    Bash,
-    Zsh,
-    Fish,
-    #[value(alias = "pwsh")]
-    Powershell,
-    Elvish,
-}
-
-impl CompletionShell {
-    fn completer(self) -> &'static dyn EnvCompleter {
-        match self {
-            Self::Bash => &Bash,
-            Self::Zsh => &Zsh,
-            Self::Fish => &Fish,
-            Self::Powershell => &Powershell,
-            Self::Elvish => &Elvish,
-        }
-    }
-
-    /// The script that registers completion for `stsenv`, calling `completer` (a command
-    /// name or path) back at each TAB.
-    pub fn registration(self, completer: &str) -> String {
-        let mut buf = Vec::new();
-        self.completer()
-            .write_registration(COMPLETE_VAR, "stsenv", "stsenv", completer, &mut buf)
-            .expect("writing to memory");
-        String::from_utf8_lossy(&buf).into_owned()
-    }
-}
-
 /// Answers a completion request and exits, when the shell's script made one.
 pub fn answer_completion_if_asked() {
     if std::env::var_os(COMPLETE_VAR).is_some() {
         CompleteEnv::with_factory(Cli::command)
             .var(COMPLETE_VAR)
+            .shells(Shells(crate::shell::completers()))
             .complete();
     }
 }

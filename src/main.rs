@@ -10,7 +10,7 @@ use stsenv::cli::{self, Cli};
 use stsenv::cmd::{self, Failure, Output};
 use stsenv::error::{say, Error};
 use stsenv::guard;
-use stsenv::shell::{self, Shell};
+use stsenv::shell::{self, Dialect};
 use stsenv::verbose;
 
 fn main() -> ExitCode {
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Ok(Output::Eval { shell, text }) => {
             let code = print_stdout(&text);
             if std::io::stdout().is_terminal() {
-                if let Some(hint) = shell.syntax().and_then(|s| s.apply_hint(&cmdline())) {
+                if let Some(hint) = shell.apply_hint(&cmdline()) {
                     say(&hint);
                 }
             }
@@ -49,7 +49,7 @@ fn report(err: &Error) -> ExitCode {
     ExitCode::from(err.exit_code())
 }
 
-fn fail(shell: Shell, err: &Error) -> ExitCode {
+fn fail(shell: Dialect, err: &Error) -> ExitCode {
     say(&err.to_string());
     if !std::io::stdout().is_terminal() {
         if let Some(statement) = shell.fail() {
@@ -91,7 +91,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
         .collect();
     let first = paragraph.join(" ");
     let first = first.trim_start_matches("error: ");
-    let shell = shell_from_args().unwrap_or_else(shell::detect);
+    let shell = shell_from_args().unwrap_or_else(|| shell::detect().into());
     fail(
         shell,
         &Error::Usage(format!("{first}; see `stsenv --help`")),
@@ -99,7 +99,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
 }
 
 /// `--shell` as typed, when the rest of the command line didn't parse.
-fn shell_from_args() -> Option<Shell> {
+fn shell_from_args() -> Option<Dialect> {
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
@@ -110,7 +110,7 @@ fn shell_from_args() -> Option<Shell> {
                 .strip_prefix("--shell=")
                 .or_else(|| a.strip_prefix("-s"))?,
         };
-        Shell::from_str(value, true).ok()
+        Dialect::from_str(value, true).ok()
     })
 }
 

@@ -211,17 +211,48 @@ fn clap_stays_in_the_command_layer() {
         if layer(&file) == Layer::Commands || file == "lib.rs" {
             continue;
         }
-        // The one exception: the shell names are a clap value enum, as in zoxide and fnm.
-        let allowed = file == "shell/mod.rs";
+        // The one exception: the shell table, whose choices are clap values (as in zoxide
+        // and fnm) and whose files hold each shell's completion generator.
+        let allowed = file.starts_with("shell/");
         for line in text.lines().filter(|l| l.contains("clap")) {
-            let ok =
-                allowed && (line.contains("use clap::ValueEnum;") || line.contains("ValueEnum"));
+            let ok = allowed
+                && (line.contains("ValueEnum")
+                    || line.contains("PossibleValue")
+                    || line.contains("clap_complete::env::")
+                    || line.contains("clap_complete::engine::"));
             if !ok {
                 wrong.push(format!("{file}: {}", line.trim()));
             }
         }
     }
     assert!(wrong.is_empty(), "clap outside the commands: {wrong:?}");
+}
+
+/// The commands (and the server) use the engine through its face, engine/mod.rs, never its
+/// inner modules: the plan, the chain walk, the sources and the sign-in are its own.
+#[test]
+fn commands_use_only_the_engines_face() {
+    let mut wrong = Vec::new();
+    for (file, text) in sources() {
+        if layer(&file) != Layer::Commands {
+            continue;
+        }
+        for inner in ["chain", "obtain", "plan", "request", "signin", "source"] {
+            for pattern in [
+                format!("engine::{inner}::"),
+                format!("engine::{{{inner}"),
+                format!("engine::{inner};"),
+            ] {
+                if text.contains(&pattern) {
+                    wrong.push(format!("{file}: {pattern}"));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "commands reaching into the engine: {wrong:?}"
+    );
 }
 
 #[test]

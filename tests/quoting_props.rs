@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use common::shells::{self, Sh};
 use common::TestEnv;
-use stsenv::shell::{render, Shell};
+use stsenv::shell::{Dialect, Shell};
 
 const PIECES: &[&str] = &[
     "'",
@@ -122,12 +122,15 @@ fn random_values_round_trip_through_every_real_shell() {
     let env = TestEnv::new();
     for sh in shells::ALL {
         let shell = match sh {
-            Sh::Bash => Shell::Bash,
-            Sh::Zsh => Shell::Zsh,
-            Sh::Dash => Shell::Sh,
-            Sh::Fish => Shell::Fish,
+            Sh::Bash => Shell::BASH,
+            Sh::Zsh => Shell::ZSH,
+            Sh::Dash => Shell::SH,
+            Sh::Fish => Shell::FISH,
         };
-        let text = render(shell.syntax().unwrap(), &change(&values)).expect("renders");
+        let text = Dialect::from(shell)
+            .render(&change(&values))
+            .unwrap()
+            .expect("renders");
         let script_path = env.write("rendered.txt", &text);
         let names = names(values.len());
         let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -158,7 +161,10 @@ fn random_values_round_trip_through_every_real_shell() {
 fn random_values_follow_powershell_quoting_rules() {
     let seed = seed();
     let values = values(seed, 2000);
-    let text = render(Shell::Powershell.syntax().unwrap(), &change(&values)).expect("renders");
+    let text = Dialect::from(Shell::POWERSHELL)
+        .render(&change(&values))
+        .unwrap()
+        .expect("renders");
     let mut got = BTreeMap::new();
     common::pwsh::apply(&text, &mut got);
     for (name, value) in names(values.len()).iter().zip(&values) {
@@ -175,7 +181,7 @@ fn dotenv_writes_verbatim_or_refuses() {
     let seed = seed();
     for value in values(seed, 2000) {
         let change = vec![("V", Some(value.clone()))];
-        match render(Shell::Dotenv.syntax().unwrap(), &change) {
+        match Dialect::Dotenv.render(&change).unwrap() {
             Ok(text) => assert_eq!(text, format!("V={value}\n"), "seed {seed}"),
             Err(e) => {
                 assert!(
@@ -189,11 +195,15 @@ fn dotenv_writes_verbatim_or_refuses() {
 
 #[test]
 fn nul_is_refused_by_every_syntax() {
-    for shell in [Shell::Bash, Shell::Fish, Shell::Powershell, Shell::Dotenv] {
+    let dialects = [
+        Dialect::from(Shell::BASH),
+        Dialect::from(Shell::FISH),
+        Dialect::from(Shell::POWERSHELL),
+        Dialect::Dotenv,
+    ];
+    for shell in dialects {
         let change = vec![("V", Some("a\0b".to_string()))];
-        let err = render(shell.syntax().unwrap(), &change)
-            .unwrap_err()
-            .to_string();
+        let err = shell.render(&change).unwrap().unwrap_err().to_string();
         assert!(err.contains("NUL"), "{err}");
     }
 }

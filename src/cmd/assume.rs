@@ -7,9 +7,9 @@ use crate::context::Context;
 use crate::credentials_file;
 use crate::engine;
 use crate::error::{say, Error};
-use crate::shell::Shell;
+use crate::shell::Dialect;
 
-pub fn run(ctx: &Context, args: &AssumeArgs, shell: Shell) -> Result<Output, Error> {
+pub fn run(ctx: &Context, args: &AssumeArgs, shell: Dialect) -> Result<Output, Error> {
     let req = super::request(&super::target_of(ctx, &args.opts)?, &args.opts.flags)?;
     let planned = engine::plan(ctx, req)?;
     let req = planned.request();

@@ -3,11 +3,11 @@
 use crate::cmd::Output;
 use crate::error::Error;
 use crate::session;
-use crate::shell::{self, Shell};
+use crate::shell::Dialect;
 
-pub fn run(shell: Shell) -> Result<Output, Error> {
-    match shell.syntax() {
-        Some(syntax) => Ok(Output::Text(shell::render(syntax, &session::clear())?)),
+pub fn run(shell: Dialect) -> Result<Output, Error> {
+    match shell.render(&session::clear()) {
+        Some(text) => Ok(Output::Text(text?)),
         None => Err(Error::Usage(
             "`stsenv clear` has nothing to print as json".into(),
         )),

@@ -22,14 +22,14 @@ use crate::engine::{self, default_timeout, CacheMode, Request, Target, DEFAULT_M
 use crate::error::Error;
 use crate::guard;
 use crate::session::Session;
-use crate::shell::{self, Shell};
+use crate::shell::{self, Dialect};
 use crate::sts::RoleOptions;
 use crate::validate;
 
 /// What a command leaves for `main` to print.
 pub enum Output {
     /// Shell statements for `eval`; when stdout is a terminal, stderr says how to apply them.
-    Eval { shell: Shell, text: String },
+    Eval { shell: Dialect, text: String },
     /// Text for stdout as it is.
     Text(String),
     /// Nothing to print; exit with this status.
@@ -40,11 +40,11 @@ pub enum Output {
 /// (for commands whose output is eval'd).
 pub struct Failure {
     pub error: Error,
-    pub shell: Option<Shell>,
+    pub shell: Option<Dialect>,
 }
 
 impl Failure {
-    fn eval(shell: Shell) -> impl FnOnce(Error) -> Failure {
+    fn eval(shell: Dialect) -> impl FnOnce(Error) -> Failure {
         move |error| Failure {
             error,
             shell: Some(shell),
@@ -57,7 +57,7 @@ impl Failure {
 }
 
 /// From here on the run owes `shell`'s failure statement, even if it is killed.
-fn evaluated(shell: Shell) -> Shell {
+fn evaluated(shell: Dialect) -> Dialect {
     guard::owe_failure_statement(shell.fail());
     shell
 }
@@ -68,16 +68,16 @@ pub fn run(command: Command) -> Result<Output, Failure> {
     let ctx = || Context::process();
     match command {
         Command::Assume(args) => {
-            let shell = evaluated(args.shell.unwrap_or_else(shell::detect));
+            let shell = evaluated(args.shell.unwrap_or_else(|| shell::detect().into()));
             assume::run(&ctx(), &args, shell).map_err(Failure::eval(shell))
         }
         Command::Exec(args) => exec::run(&ctx(), &args).map_err(Failure::plain),
         Command::Clear { shell } => {
-            let shell = evaluated(shell.unwrap_or_else(shell::detect));
+            let shell = evaluated(shell.unwrap_or_else(|| shell::detect().into()));
             clear::run(shell).map_err(Failure::eval(shell))
         }
         Command::Refresh { shell } => {
-            let shell = evaluated(shell.unwrap_or_else(shell::detect));
+            let shell = evaluated(shell.unwrap_or_else(|| shell::detect().into()));
             refresh::run(shell).map_err(Failure::eval(shell))
         }
         Command::Whoami(args) => whoami::run(&ctx(), &args).map_err(Failure::plain),
@@ -86,8 +86,8 @@ pub fn run(command: Command) -> Result<Output, Failure> {
         Command::Sso { action } => sso::run(&ctx(), action).map_err(Failure::plain),
         Command::Console(args) => console::run(&ctx(), &args).map_err(Failure::plain),
         Command::Init { shell } => {
-            let shell = evaluated(shell.into());
-            init::run(shell).map_err(Failure::eval(shell))
+            let dialect = evaluated(shell.0.into());
+            init::run(shell.0).map_err(Failure::eval(dialect))
         }
         Command::Profiles { json, names } => {
             profiles::run(&ctx(), json, names).map_err(Failure::plain)
@@ -160,7 +160,7 @@ pub fn export(
     ctx: &Context,
     req: &Request,
     mut session: Session,
-    shell: Shell,
+    shell: Dialect,
 ) -> Result<Output, Error> {
     session.replay = replay(ctx, req, &session);
     Ok(Output::Eval {

@@ -11,9 +11,9 @@ use crate::engine::{self, CacheMode};
 use crate::env::Env;
 use crate::error::Error;
 use crate::session::{Held, CREDENTIAL_VARS};
-use crate::shell::{self, Shell};
+use crate::shell::{self, Dialect};
 
-pub fn run(shell: Shell) -> Result<Output, Error> {
+pub fn run(shell: Dialect) -> Result<Output, Error> {
     let held = Held::from_env(&Env::process());
     let Some(text) = held.args.clone() else {
         return Err(Error::Usage(match &held.profile {

@@ -1,4 +1,5 @@
-//! Which shell runs stsenv: its parent process first, then `$SHELL`, else sh.
+//! Which shell runs stsenv: its parent process first, then `$SHELL`, else sh; by the process
+//! names each shell registers in the table.
 
 use super::Shell;
 
@@ -6,22 +7,16 @@ pub fn detect() -> Shell {
     parent_name()
         .and_then(|n| from_name(&n))
         .or_else(|| std::env::var("SHELL").ok().and_then(|s| from_name(&s)))
-        .unwrap_or(Shell::Sh)
+        .unwrap_or(Shell::SH)
 }
 
-/// Maps a process name or path (`-bash`, `/usr/bin/zsh`, `pwsh.exe`) to a shell.
+/// Maps a process name or path (`-bash`, `/usr/bin/zsh`, `pwsh.exe`) to a shell that stsenv
+/// can write statements for.
 pub fn from_name(name: &str) -> Option<Shell> {
     let base = name.rsplit(['/', '\\']).next()?.trim();
     let base = base.trim_start_matches('-');
     let base = base.strip_suffix(".exe").unwrap_or(base);
-    Some(match base {
-        "bash" => Shell::Bash,
-        "zsh" => Shell::Zsh,
-        "fish" => Shell::Fish,
-        "sh" | "dash" | "ash" | "ksh" | "mksh" | "busybox" => Shell::Sh,
-        "pwsh" | "powershell" => Shell::Powershell,
-        _ => return None,
-    })
+    Shell::all().find(|s| s.syntax().is_some() && s.def().processes.contains(&base))
 }
 
 #[cfg(target_os = "linux")]
@@ -52,10 +47,11 @@ mod tests {
 
     #[test]
     fn names_map_to_shells() {
-        assert_eq!(from_name("-bash\n"), Some(Shell::Bash));
-        assert_eq!(from_name("/usr/bin/zsh"), Some(Shell::Zsh));
-        assert_eq!(from_name("dash"), Some(Shell::Sh));
-        assert_eq!(from_name("pwsh.exe"), Some(Shell::Powershell));
+        assert_eq!(from_name("-bash\n"), Some(Shell::BASH));
+        assert_eq!(from_name("/usr/bin/zsh"), Some(Shell::ZSH));
+        assert_eq!(from_name("dash"), Some(Shell::SH));
+        assert_eq!(from_name("pwsh.exe"), Some(Shell::POWERSHELL));
+        assert_eq!(from_name("elvish"), None, "completion only");
         assert_eq!(from_name("cargo"), None);
     }
 }

@@ -1,8 +1,17 @@
 //! fish: inside single quotes both `\` and `'` are escapes, so POSIX quoting is wrong here.
 
-use super::Syntax;
+use super::{Def, Syntax};
 
 pub struct Fish;
+
+pub static FISH: Def = Def {
+    name: "fish",
+    aliases: &[],
+    processes: &["fish"],
+    syntax: Some(&Fish),
+    hook: Some(include_str!("../../shell/hook.fish")),
+    completer: Some(&clap_complete::env::Fish),
+};
 
 impl Syntax for Fish {
     fn quote(&self, value: &str) -> String {

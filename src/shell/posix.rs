@@ -1,8 +1,38 @@
-//! sh, bash and zsh share one export syntax; only their hooks differ.
+//! sh, bash and zsh share one export syntax; only their hooks (and completions) differ.
 
-use super::Syntax;
+use clap_complete::env::{Bash, Zsh};
+
+use super::{Def, Syntax};
 
 pub struct Posix;
+
+pub static BASH: Def = Def {
+    name: "bash",
+    aliases: &[],
+    processes: &["bash"],
+    syntax: Some(&Posix),
+    hook: Some(include_str!("../../shell/hook.bash")),
+    completer: Some(&Bash),
+};
+
+pub static ZSH: Def = Def {
+    name: "zsh",
+    aliases: &[],
+    processes: &["zsh"],
+    syntax: Some(&Posix),
+    hook: Some(include_str!("../../shell/hook.zsh")),
+    completer: Some(&Zsh),
+};
+
+/// Any POSIX shell: statements only; clap_complete has no generator for plain sh.
+pub static SH: Def = Def {
+    name: "sh",
+    aliases: &[],
+    processes: &["sh", "dash", "ash", "ksh", "mksh", "busybox"],
+    syntax: Some(&Posix),
+    hook: None,
+    completer: None,
+};
 
 impl Syntax for Posix {
     fn quote(&self, value: &str) -> String {

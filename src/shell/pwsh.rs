@@ -1,8 +1,17 @@
 //! PowerShell: `$Env:` assignments with verbatim single-quoted strings.
 
-use super::Syntax;
+use super::{Def, Syntax};
 
 pub struct Pwsh;
+
+pub static POWERSHELL: Def = Def {
+    name: "powershell",
+    aliases: &["pwsh"],
+    processes: &["pwsh", "powershell"],
+    syntax: Some(&Pwsh),
+    hook: Some(include_str!("../../shell/hook.ps1")),
+    completer: Some(&clap_complete::env::Powershell),
+};
 
 /// PowerShell's tokenizer treats all of these as a single quote, so each must be doubled.
 pub const SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
