@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need when it is missing
-# (zsh, fish, dash, tmux, shellcheck, elvish from Debian; moto's server, the aws CLI and boto3 from PyPI), then runs
-# `cargo test`. Extra arguments go to cargo test.
+# (zsh, fish, dash, tmux, shellcheck, elvish from Debian; moto's server, the aws CLI and boto3
+# from PyPI, at pinned versions), checks the formatting and the lints, then runs `cargo test`.
+# Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,11 +18,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@"; }
-command -v moto_server >/dev/null 2>&1 || pip_install 'moto[server]'
-command -v aws >/dev/null 2>&1 || pip_install awscli
-python3 -c 'import boto3' >/dev/null 2>&1 || pip_install boto3
+# The Python tools the tests run, pinned: a new release of any of them must not change what
+# the tests see.
+PYPI_PINS=('moto[server]==5.2.1' 'awscli==1.45.11' 'boto3==1.43.11')
+pinned() { # package version: is exactly that version installed?
+  [ "$(python3 -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null)" = "$2" ]
+}
+if ! pinned moto 5.2.1 || ! pinned awscli 1.45.11 || ! pinned boto3 1.43.11; then
+  echo "scripts/test.sh: installing ${PYPI_PINS[*]}" >&2
+  python3 -m pip install --quiet --disable-pip-version-check "${PYPI_PINS[@]}"
+fi
 # pyenv installs put new commands behind shims that need a rehash.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
 
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
 exec cargo test --locked "$@"

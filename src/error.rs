@@ -134,13 +134,6 @@ pub enum Error {
     Usage(String),
 }
 
-impl From<String> for Error {
-    /// A file operation's failure, already a sentence that names the file.
-    fn from(msg: String) -> Self {
-        Error::File(msg)
-    }
-}
-
 impl Error {
     /// The exit status for this failure: what a shell gives a command it could not run
     /// (127 not found, 126 found but not runnable), else 1.

@@ -6,6 +6,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::Path;
 
+use crate::error::Error;
+
 /// Creates `dir` and its parents, 0700 where it creates them.
 pub fn make_dir(dir: &Path) -> std::io::Result<()> {
     let mut b = fs::DirBuilder::new();
@@ -265,43 +267,43 @@ const EDIT_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// followed and kept; a hard-linked file is written through its inode, so every link sees
 /// the change; anything but a regular file is refused. `mode`: the new file's mode, or for
 /// an existing one, None to keep its own.
-pub fn edit_file<E: From<String>>(
+pub fn edit_file(
     path: &Path,
     mode: Option<u32>,
-    edit: impl FnOnce(&str) -> Result<Option<String>, E>,
-) -> Result<(), E> {
+    edit: impl FnOnce(&str) -> Result<Option<String>, Error>,
+) -> Result<(), Error> {
     let fail = |what: &str, e: &dyn std::fmt::Display| format!("{what} {}: {e}", path.display());
     let meta = match fs::metadata(path) {
         Ok(m) if !m.is_file() => {
-            return Err(E::from(format!(
+            return Err(Error::File(format!(
                 "{} is not a regular file (a device, folder or pipe); refusing to replace it: point the variable at a file",
                 path.display()
             )))
         }
         Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(E::from(fail("cannot read", &e))),
+        Err(e) => return Err(Error::File(fail("cannot read", &e))),
     };
     let target = match meta {
-        Some(_) => fs::canonicalize(path).map_err(|e| E::from(fail("cannot resolve", &e)))?,
+        Some(_) => fs::canonicalize(path).map_err(|e| Error::File(fail("cannot resolve", &e)))?,
         None => path.to_path_buf(),
     };
     let (dir, name) = match (target.parent(), target.file_name()) {
         (Some(d), Some(f)) => (d.to_path_buf(), f.to_string_lossy().into_owned()),
-        _ => return Err(E::from(format!("{} is not a file path", target.display()))),
+        _ => return Err(Error::File(format!("{} is not a file path", target.display()))),
     };
-    make_dir(&dir).map_err(|e| E::from(fail("cannot create the folder of", &e)))?;
+    make_dir(&dir).map_err(|e| Error::File(fail("cannot create the folder of", &e)))?;
     let _lock = lock_file(&dir.join(format!(".{name}.stsenv-lock")))
-        .map_err(|e| E::from(fail("cannot lock", &e)))?;
+        .map_err(|e| Error::File(fail("cannot lock", &e)))?;
     let old = match fs::read(&target) {
         Ok(bytes) => String::from_utf8(bytes).map_err(|_| {
-            E::from(format!(
+            Error::File(format!(
                 "{} is not UTF-8 text; save it as UTF-8 first",
                 target.display()
             ))
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(E::from(fail("cannot read", &e))),
+        Err(e) => return Err(Error::File(fail("cannot read", &e))),
     };
     let Some(new) = edit(&old)? else {
         return Ok(());
@@ -341,7 +343,7 @@ pub fn edit_file<E: From<String>>(
         };
         write_atomic_mode(&dir, &name, &new, m)
     };
-    written.map_err(|e| E::from(fail("cannot write", &e)))
+    written.map_err(|e| Error::File(fail("cannot write", &e)))
 }
 
 /// An exclusive lock on `path` (created 0600), waiting up to `EDIT_LOCK_WAIT` for another

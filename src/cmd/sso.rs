@@ -143,7 +143,7 @@ fn sync(ctx: &Context, args: &SyncArgs) -> Result<Output, Error> {
         config_path(ctx.env(), CONFIG_VAR, ".aws/config").ok_or(Error::NoHome(CONFIG_VAR))?;
     let summary = std::cell::RefCell::new(String::new());
     let mut dry = String::new();
-    edit_file::<Error>(&path, None, |text| {
+    edit_file(&path, None, |text| {
         let d = generate::diff(text, &session, &wanted, &failed_ids, args.prune);
         for (name, whose) in &d.skipped {
             warn(&format!(

@@ -112,3 +112,11 @@ pub fn default_timeout() -> Duration {
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_timeout_is_15_s() {
+        assert_eq!(super::DEFAULT_TIMEOUT.as_secs(), 15);
+    }
+}

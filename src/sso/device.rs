@@ -22,6 +22,18 @@ const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const DEFAULT_INTERVAL: u64 = 5;
 const SLOW_DOWN: u64 = 5;
 
+/// One second of the polling interval the service names: a second, unless the test hook
+/// STSENV_SSO_POLL_MS (read once) makes it shorter, so that tests of polling need not wait.
+pub fn poll_second() -> Duration {
+    static UNIT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *UNIT.get_or_init(|| {
+        std::env::var("STSENV_SSO_POLL_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_secs(1), Duration::from_millis)
+    })
+}
+
 /// What the person signing in must see, and do.
 #[derive(Debug, Clone)]
 pub struct Approval {
@@ -163,14 +175,15 @@ pub async fn login(
             ui.approve(&approval);
             shown = true;
         }
-        let wake = Instant::now() + Duration::from_secs(interval);
+        let wake = Instant::now() + poll_second() * interval as u32;
         while Instant::now() < wake {
             if Instant::now() >= deadline {
                 ui.done();
                 return Err(expired(cfg));
             }
             ui.tick();
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            let left = wake.saturating_duration_since(Instant::now());
+            tokio::time::sleep(left.min(Duration::from_millis(200))).await;
         }
     }
 }

@@ -1,15 +1,13 @@
 //! `stsenv init` hooks in real shells (interactive ones through tmux), `exec`, `clear`,
 //! `whoami`, `--write-profile` and `credential_process`.
 
-mod common;
-
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 
-use common::fake_sts::FakeSts;
-use common::shells::{self, get, Sh};
-use common::tty::Tmux;
-use common::*;
+use crate::common::fake_sts::FakeSts;
+use crate::common::shells::{self, get, Sh};
+use crate::common::tty::Tmux;
+use crate::common::*;
 
 fn env_for(sts: &FakeSts) -> TestEnv {
     let mut env = TestEnv::new();
@@ -459,7 +457,7 @@ fn auto_refresh_re_assumes_instead_of_warning() {
     ] {
         sh.require();
         // The first session ends in 3 minutes; the one that replaces it lasts an hour.
-        let sts = FakeSts::start(|r, n| common::fake_sts::Reply::Credentials {
+        let sts = FakeSts::start(|r, n| crate::common::fake_sts::Reply::Credentials {
             access_key_id: format!("{}{n}", r.action()),
             secret_access_key: format!("refresh-secret-{n}"),
             session_token: format!("refresh-token-{n}"),
@@ -500,4 +498,106 @@ fn a_terminal_gets_the_statements_and_a_hint() {
         "{screen}"
     );
     assert!(screen.contains("stsenv assume deploy)\""), "{screen}");
+}
+
+/// The security findings about this feature.
+mod security {
+    use crate::common::demo;
+    use crate::common::fake_sts::FakeSts;
+    use crate::common::shells;
+    use crate::common::shells::get;
+    use crate::common::shells::Sh;
+    use crate::common::*;
+
+    /// Security round 2, finding 12: zsh's PROMPT_SUBST must show a % in the profile name, not
+    /// expand it.
+    #[test]
+    fn zsh_prompt_escapes_percent() {
+        let env = TestEnv::new();
+        let script = "eval \"$(\"$STSENV\" init zsh)\"; STSENV_PROFILE='50%F{red}'; print -rn -- \"$(stsenv_prompt)\"";
+        let out = Sh::Zsh.run(&env, script, &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "50%%F{red}");
+    }
+
+    /// Security round 2, finding 13: Help through the hooks goes to the terminal, not to eval.
+    #[test]
+    fn assume_help_through_the_hooks_is_printed_not_evaluated() {
+        let env = TestEnv::new();
+        for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
+            let init = match sh {
+                Sh::Fish => "\"$STSENV\" init fish | source".to_string(),
+                _ => format!("eval \"$(\"$STSENV\" init {})\"", sh.program()),
+            };
+            let out = sh.run(&env, &format!("{init}; assume --help"), &[]);
+            assert!(out.status.success(), "{sh:?}: {}", stderr(&out));
+            assert!(
+                stdout(&out).contains("Usage: stsenv assume"),
+                "{sh:?}: {}",
+                stdout(&out)
+            );
+            assert!(stderr(&out).is_empty(), "{sh:?}: {}", stderr(&out));
+        }
+    }
+
+    /// Security round 2, finding 19: unassume puts back what assume replaced.
+    #[test]
+    fn unassume_restores_region_and_profile() {
+        let sts = FakeSts::numbered(3600);
+        let env = demo::env(&sts);
+        for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
+            let (init, set) = match sh {
+                Sh::Fish => (
+                    "\"$STSENV\" init fish | source".to_string(),
+                    "set -gx AWS_REGION ap-south-1; set -gx AWS_PROFILE mine; set -e AWS_DEFAULT_REGION",
+                ),
+                _ => (
+                    format!("eval \"$(\"$STSENV\" init {})\"", sh.program()),
+                    "export AWS_REGION=ap-south-1 AWS_PROFILE=mine; unset AWS_DEFAULT_REGION",
+                ),
+            };
+            let script = format!(
+                "{init}; {set}; assume demo --region us-west-2; assume demo --region eu-west-3; unassume; {}",
+                sh.dump(&shells::vars())
+            );
+            let out = sh.run(&env, &script, &[]);
+            assert!(out.status.success(), "{sh:?}: {}", stderr(&out));
+            let vars = shells::parse(&out.stdout);
+            assert_eq!(
+                get(&vars, "AWS_REGION").as_deref(),
+                Some("ap-south-1"),
+                "{sh:?}"
+            );
+            assert_eq!(get(&vars, "AWS_PROFILE").as_deref(), Some("mine"), "{sh:?}");
+            assert_eq!(get(&vars, "AWS_DEFAULT_REGION"), None, "{sh:?}");
+            assert_eq!(get(&vars, "AWS_ACCESS_KEY_ID"), None, "{sh:?}");
+        }
+    }
+
+    /// Security round 2, finding 21: bash and zsh hooks: a leading zero is no octal, and a
+    /// failed statement fails both.
+    #[test]
+    fn hooks_survive_odd_expiries_and_fail_alike_on_a_readonly_variable() {
+        let sts = FakeSts::numbered(3600);
+        let env = demo::env(&sts);
+        for sh in [Sh::Bash, Sh::Zsh] {
+            let script = format!(
+                "set -e; eval \"$(\"$STSENV\" init {})\"; STSENV_PROFILE=x STSENV_EXPIRES=09; __stsenv_precmd; stsenv_prompt; echo; echo ALIVE",
+                sh.program()
+            );
+            let out = sh.run(&env, &script, &[]);
+            assert!(stdout(&out).contains("ALIVE"), "{sh:?}: {}", stderr(&out));
+            let script = format!(
+                "eval \"$(\"$STSENV\" init {})\"; readonly AWS_PROFILE=pinned; assume demo 2>/dev/null; echo \"rc=$?\"",
+                sh.program()
+            );
+            let out = sh.run(&env, &script, &[]);
+            assert!(
+                stdout(&out).contains("rc=1"),
+                "{sh:?}: {} {}",
+                stdout(&out),
+                stderr(&out)
+            );
+        }
+    }
 }

@@ -1,14 +1,12 @@
 //! `stsenv assume` against the project's fake STS: exact bytes of hostile values through every
 //! real shell and the PowerShell rules, the parameters sent to STS, and faults.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::fake_sts::{FakeSts, Reply};
-use common::shells::{self, Sh};
-use common::*;
+use crate::common::fake_sts::{FakeSts, Reply};
+use crate::common::shells::{self, Sh};
+use crate::common::*;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/hostile";
 
@@ -353,7 +351,7 @@ fn server_errors_are_retried_then_reported() {
 
 #[test]
 fn refused_connection_names_the_endpoint_quickly() {
-    let port = common::moto::free_port();
+    let port = crate::common::moto::free_port();
     let env = TestEnv::with_source_keys();
     let url = format!("http://127.0.0.1:{port}");
     let started = Instant::now();

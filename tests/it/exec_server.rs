@@ -2,9 +2,8 @@
 //! against the fake STS handing out short-lived, numbered credentials; the endpoint's
 //! answers, refresh and its limits, the child's environment, signals and exit status.
 //! Credentials last 15 minutes and a few seconds, so each set is due for a refresh seconds
-//! after it was got, and stsenv refreshes at most every 10 seconds.
-
-mod common;
+//! after it was got, and stsenv refreshes at most once per gap: 10 s, shortened for each test
+//! through the test hook STSENV_REFRESH_GAP_MS, so that no test waits on the real 10 s.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -15,9 +14,9 @@ use std::process::{Child, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::fake_sts::{FakeSts, Reply};
-use common::tty::Tmux;
-use common::*;
+use crate::common::fake_sts::{FakeSts, Reply};
+use crate::common::tty::Tmux;
+use crate::common::*;
 
 /// The SDKs' refresh window, and stsenv's.
 const WINDOW: i64 = 15 * 60;
@@ -28,6 +27,7 @@ fn env_for(sts: &FakeSts, config: &str) -> TestEnv {
     let mut env = TestEnv::new();
     env.with_base_profile(config);
     env.set("AWS_ENDPOINT_URL", &sts.url);
+    env.set("STSENV_REFRESH_GAP_MS", "1000");
     env
 }
 
@@ -337,10 +337,10 @@ fn serves_the_credentials_to_the_token_only_and_hides_the_keys_from_the_child() 
 #[test]
 fn the_aws_cli_gets_new_keys_after_a_refresh_and_the_mfa_session_is_reused() {
     require("aws", "pip install awscli");
-    // The MFA session lasts; each role session is due for a refresh 8 s after it was got.
+    // The MFA session lasts; each role session is due for a refresh 3 s after it was got.
     let sts = sts_per_action(|action| match action {
         "GetSessionToken" => 12 * 3600,
-        _ => WINDOW + 8,
+        _ => WINDOW + 3,
     });
     let env = env_for(
         &sts,
@@ -421,7 +421,7 @@ fn boto3_sees_three_keys_in_order_across_three_refreshes() {
         boto3.is_ok_and(|s| s.success()),
         "boto3 is not installed: pip install boto3 (scripts/test.sh installs it)"
     );
-    let sts = sts_per_action(|_| WINDOW + 5);
+    let sts = sts_per_action(|_| WINDOW + 2);
     let env = env_for(&sts, &deploy());
     let script = r#"
 import sys, time
@@ -465,7 +465,7 @@ fn the_rust_sdk_gets_credentials_from_the_server_and_new_ones_after_a_refresh() 
         .args(["exec", "--server", "deploy", "--"])
         .arg(&me)
         .args([
-            "rust_sdk_child",
+            "exec_server::rust_sdk_child",
             "--exact",
             "--nocapture",
             "--test-threads",
@@ -518,8 +518,8 @@ fn rust_sdk_child() {
             .expect("GetCallerIdentity")
             .arn
             .unwrap_or_default();
-        // Due for a refresh 2 s after they were got, and stsenv refreshes after 10 s.
-        tokio::time::sleep(Duration::from_secs(11)).await;
+        // Due for a refresh 2 s after they were got, and stsenv's gap is 1 s here.
+        tokio::time::sleep(Duration::from_secs(3)).await;
         let second = chain.provide_credentials().await.expect("credentials");
         format!("{} {arn} {}", first.access_key_id(), second.access_key_id())
     });
@@ -527,10 +527,10 @@ fn rust_sdk_child() {
 }
 
 #[test]
-fn a_request_storm_makes_at_most_one_sts_call_per_hop_per_ten_seconds() {
+fn a_request_storm_makes_at_most_one_sts_call_per_hop_per_gap() {
     // Two hops, each handing out credentials that are always due for a refresh.
     let sts = FakeSts::numbered(WINDOW - 60);
-    let env = env_for(
+    let mut env = env_for(
         &sts,
         &format!(
             "[profile mid]\nrole_arn = {}\nsource_profile = base\n[profile deploy]\nrole_arn = {}\nsource_profile = mid\n",
@@ -538,11 +538,12 @@ fn a_request_storm_makes_at_most_one_sts_call_per_hop_per_ten_seconds() {
             role_arn("deploy")
         ),
     );
+    env.set("STSENV_REFRESH_GAP_MS", "2000");
     let s = Served::start(&env, &["deploy"]);
     let ready = Instant::now();
     // 100 requests from 10 clients over about a second, across the moment a refresh is
-    // allowed again (10 s after the first credentials, got just before `ready`).
-    std::thread::sleep(Duration::from_millis(9300));
+    // allowed again (2 s after the first credentials, got just before `ready`).
+    std::thread::sleep(Duration::from_millis(1300));
     let results: Vec<(u16, String)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..10)
             .map(|_| {
@@ -562,7 +563,7 @@ fn a_request_storm_makes_at_most_one_sts_call_per_hop_per_ten_seconds() {
             .flat_map(|w| w.join().unwrap())
             .collect()
     });
-    assert!(ready.elapsed() > Duration::from_millis(10_300));
+    assert!(ready.elapsed() > Duration::from_millis(2_300));
     assert_eq!(results.len(), 100);
     let mut keys: Vec<String> = Vec::new();
     for (status, body) in &results {
@@ -589,13 +590,14 @@ fn a_request_storm_makes_at_most_one_sts_call_per_hop_per_ten_seconds() {
 
 #[test]
 fn when_sts_fails_the_old_credentials_serve_while_valid_then_a_500_says_why() {
-    // The first credentials last 14 s; every later call is denied.
+    // The first credentials last 5 s, the refresh gap is 3 s; every later call is denied:
+    // one failed attempt, then the old credentials while they last, then 500s.
     let sts = FakeSts::start(|_, n| match n {
         0 => Reply::Credentials {
             access_key_id: "AssumeRole0".into(),
             secret_access_key: "SECRET-failing-0".into(),
             session_token: "TOKEN-failing-0".into(),
-            expiration: stsenv::time::rfc3339(stsenv::time::now() + 14),
+            expiration: stsenv::time::rfc3339(stsenv::time::now() + 5),
         },
         _ => Reply::error(
             403,
@@ -603,7 +605,8 @@ fn when_sts_fails_the_old_credentials_serve_while_valid_then_a_500_says_why() {
             "User is not authorized to perform: sts:AssumeRole",
         ),
     });
-    let env = env_for(&sts, &deploy());
+    let mut env = env_for(&sts, &deploy());
+    env.set("STSENV_REFRESH_GAP_MS", "3000");
     let s = Served::start(&env, &["deploy"]);
     let deadline = Instant::now() + Duration::from_secs(25);
     let mut after_failure = 0;
@@ -619,7 +622,7 @@ fn when_sts_fails_the_old_credentials_serve_while_valid_then_a_500_says_why() {
         if attempts == 2 {
             after_failure += 1;
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(50));
     };
     assert!(
         after_failure > 3,
@@ -632,7 +635,7 @@ fn when_sts_fails_the_old_credentials_serve_while_valid_then_a_500_says_why() {
         "{message}"
     );
     assert_secret_free(&failed.to_string());
-    // Every request meanwhile gets the same answer, and no second attempt within 10 s.
+    // Every request meanwhile gets the same answer, and no second attempt within the gap.
     for _ in 0..5 {
         assert_eq!(s.get().0, 500);
     }

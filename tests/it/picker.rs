@@ -1,11 +1,9 @@
 //! `stsenv assume` with no target on a terminal: the fuzzy picker, driven through tmux, under
 //! eval and through the bash and zsh hooks; stdout carries only the statements.
 
-mod common;
-
-use common::fake_sts::FakeSts;
-use common::tty::Tmux;
-use common::*;
+use crate::common::fake_sts::FakeSts;
+use crate::common::tty::Tmux;
+use crate::common::*;
 
 fn env_for(sts: &FakeSts) -> TestEnv {
     let mut env = TestEnv::new();

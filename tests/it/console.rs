@@ -1,17 +1,15 @@
 //! `stsenv console` against a fake federation endpoint on 127.0.0.1 that checks the Session
 //! JSON against what the fake STS handed out, with `$BROWSER` a script that records the URL.
 
-mod common;
-
 use std::collections::HashMap;
 use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::fake_http::{self, FakeHttp, HttpRequest, HttpResponse};
-use common::fake_sts::FakeSts;
-use common::shells::{self, get, Sh};
-use common::tty::Tmux;
-use common::*;
+use crate::common::fake_http::{self, FakeHttp, HttpRequest, HttpResponse};
+use crate::common::fake_sts::FakeSts;
+use crate::common::shells::{self, get, Sh};
+use crate::common::tty::Tmux;
+use crate::common::*;
 
 const ALLOW_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
@@ -678,7 +676,7 @@ fn endpoint_failures_are_one_line_in_words() {
     ]));
     assert!(err.contains("a console session of 28800 s"), "{err}");
 
-    let port = common::moto::free_port();
+    let port = crate::common::moto::free_port();
     let err = assert_console_failure(&env.stsenv(&[
         "console",
         "deploy",

@@ -1,11 +1,9 @@
 //! `stsenv assume` against a real STS (moto on loopback), applied in the real shells, then
 //! checked with the real aws CLI.
 
-mod common;
-
-use common::moto::moto;
-use common::shells::{self, get, Sh};
-use common::*;
+use crate::common::moto::moto;
+use crate::common::shells::{self, get, Sh};
+use crate::common::*;
 
 /// Applies `stsenv assume ARGS` in `sh` the way users do, then asks the aws CLI, in the same
 /// shell, who it is. Returns the variables and the caller ARN.

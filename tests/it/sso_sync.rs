@@ -2,13 +2,11 @@
 //! portal (pages, throttling, an account that fails), read back by the AWS CLI and boto3, and
 //! assumed with stsenv; the user's own file untouched around it.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::fake_sso::{FakeSso, Outcome, Portal};
-use common::fake_sts::FakeSts;
-use common::*;
+use crate::common::fake_sso::{FakeSso, Outcome, Portal};
+use crate::common::fake_sts::FakeSts;
+use crate::common::*;
 
 const START_URL: &str = "https://d-123.awsapps.com/start";
 const TOKEN_FILE: &str = ".aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json";

@@ -159,12 +159,20 @@ impl Tmux {
 }
 
 impl Drop for Tmux {
-    /// Kills the server and waits for it to be gone (it removes its socket last), so that
-    /// the next session on the same socket never meets a server on its way out.
+    /// Kills the server and waits until nothing answers on its socket, so that the next
+    /// session on the same socket never meets a server on its way out.
     fn drop(&mut self) {
         let _ = self.tmux().arg("kill-server").output();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while self.socket.exists() && Instant::now() < deadline {
+        while Instant::now() < deadline {
+            let alive = self
+                .tmux()
+                .arg("list-sessions")
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !alive {
+                break;
+            }
             std::thread::sleep(Duration::from_millis(10));
         }
     }

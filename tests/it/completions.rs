@@ -1,9 +1,7 @@
 //! Tab completion through the real shells, with profile names read live from the config.
 
-mod common;
-
-use common::tty::Tmux;
-use common::*;
+use crate::common::tty::Tmux;
+use crate::common::*;
 
 const SCRIPTS: [(&str, &str); 5] = [
     ("bash", "stsenv.bash"),

@@ -2,16 +2,14 @@
 //! token cache shared with the AWS CLI (read back by botocore and boto3), automatic sign-in
 //! under eval on a real terminal, and the one-line error where nobody can sign in.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::fake_sso::{FakeSso, Outcome, USER_CODE};
-use common::fake_sts::FakeSts;
-use common::tty::Tmux;
-use common::*;
+use crate::common::fake_sso::{FakeSso, Outcome, USER_CODE};
+use crate::common::fake_sts::FakeSts;
+use crate::common::tty::Tmux;
+use crate::common::*;
 
 const START_URL: &str = "https://d-123.awsapps.com/start";
 /// sha1("corp"): the AWS CLI's file name for the token of [sso-session corp].
@@ -41,8 +39,12 @@ fn env_for(outcome: Outcome) -> (TestEnv, FakeSso) {
     env.set("BROWSER", browser.to_str().unwrap());
     env.set("AWS_ENDPOINT_URL_SSO_OIDC", &sso.url);
     env.set("AWS_ENDPOINT_URL_SSO", &sso.url);
+    // One "second" of the service's polling interval lasts this long here (a test hook).
+    env.set("STSENV_SSO_POLL_MS", &POLL_MS.to_string());
     (env, sso)
 }
+
+const POLL_MS: u64 = 100;
 
 fn token_doc(env: &TestEnv) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(env.home().join(TOKEN_FILE)).unwrap()).unwrap()
@@ -244,9 +246,10 @@ fn slow_down_adds_five_seconds() {
     let started = Instant::now();
     let out = env.stsenv(&["login", "sso-dev"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    // interval 1 s, +5 after slow_down: at least 6 s between those two polls.
+    // interval 1 s, +5 after slow_down: at least 6 s between those two polls (of
+    // POLL_MS each, here).
     assert!(
-        started.elapsed() >= Duration::from_secs(6),
+        started.elapsed() >= Duration::from_millis(6 * POLL_MS),
         "{:?}",
         started.elapsed()
     );

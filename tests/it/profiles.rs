@@ -2,11 +2,9 @@
 //! conformance cases and more), table-driven against the fake STS: every call gets its own
 //! numbered credentials, so each case can see which keys signed each hop.
 
-mod common;
-
-use common::fake_http::{FakeHttp, HttpResponse};
-use common::fake_sts::{FakeSts, Reply};
-use common::*;
+use crate::common::fake_http::{FakeHttp, HttpResponse};
+use crate::common::fake_sts::{FakeSts, Reply};
+use crate::common::*;
 
 const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
 
@@ -327,7 +325,7 @@ fn profile_chains_resolve_as_the_aws_cli_does() {
         seen.extend(run(c).requests());
     }
     // What the calls carried.
-    let of = |action: &str| -> Vec<common::fake_sts::Request> {
+    let of = |action: &str| -> Vec<crate::common::fake_sts::Request> {
         seen.iter()
             .filter(|r| r.action() == action)
             .cloned()
@@ -582,4 +580,119 @@ fn messages_in_plain_words() {
         last.param("RoleSessionName"),
         Some(format!("stsenv-{me}").as_str())
     );
+}
+
+/// The security findings about this feature.
+mod security {
+    use crate::common::demo;
+    use crate::common::demo::ROLE as DEMO;
+    use crate::common::fake_sts::FakeSts;
+    use crate::common::*;
+    use std::time::Duration;
+    use std::time::Instant;
+
+    /// Security round 2, finding 10: FIFOs and endless files as config, credentials or policy.
+    #[test]
+    fn fifos_and_endless_files_are_refused_and_dev_null_is_empty() {
+        let env = TestEnv::with_source_keys();
+        let fifo = env.home().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let fifo = fifo.to_str().unwrap();
+        for (var, value) in [
+            ("AWS_CONFIG_FILE", fifo),
+            ("AWS_SHARED_CREDENTIALS_FILE", fifo),
+            ("AWS_CONFIG_FILE", "/dev/zero"),
+        ] {
+            let mut e = TestEnv::with_source_keys();
+            e.set(var, value);
+            let start = Instant::now();
+            let out = e.stsenv(&["assume", "p", "-s", "bash"]);
+            let err = assert_clean_failure(&out, &[]);
+            assert!(
+                err.contains(value) && err.contains("not a regular file"),
+                "{err}"
+            );
+            assert!(start.elapsed() < Duration::from_secs(5));
+        }
+        let out = env.stsenv(&[
+            "assume",
+            DEMO,
+            "--policy",
+            &format!("@{fifo}"),
+            "-s",
+            "bash",
+        ]);
+        let err = assert_clean_failure(&out, &[]);
+        assert!(err.contains("not a regular file"), "{err}");
+        // /dev/null as the credentials file reads as empty, as the AWS CLI reads it.
+        let sts = FakeSts::numbered(3600);
+        let mut e = TestEnv::with_source_keys();
+        e.set("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        let out = e.assume_at(DEMO, &sts.url);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
+    /// Security round 2, finding 14: A credential_process or mfa_process that never ends is
+    /// stopped at --timeout.
+    #[test]
+    fn hung_helper_processes_are_killed_at_the_timeout() {
+        let sts = FakeSts::numbered(3600);
+        let env = TestEnv::new();
+        let pid_file = env.home().join("helper.pid");
+        let helper = format!("sh -c 'echo $$ > {}; exec sleep 300'", pid_file.display());
+        env.write(
+            ".aws/config",
+            &format!(
+                "[profile proc]\ncredential_process = {helper}\n\
+                 [profile via-proc]\nrole_arn = {DEMO}\nsource_profile = proc\n\
+                 [profile mfa]\nrole_arn = {DEMO}\nsource_profile = base\nmfa_serial = arn:aws:iam::123456789012:mfa/me\nmfa_process = {helper}\n"
+            ),
+        );
+        let mut creds = demo::read(&env, ".aws/config");
+        creds.clear();
+        env.write(
+            ".aws/credentials",
+            &format!(
+                "[base]\naws_access_key_id = {BASE_KEY}\naws_secret_access_key = {BASE_SECRET}\n"
+            ),
+        );
+        for target in ["via-proc", "mfa"] {
+            let _ = std::fs::remove_file(&pid_file);
+            let start = Instant::now();
+            let out = env.stsenv(&[
+                "assume",
+                target,
+                "--endpoint-url",
+                &sts.url,
+                "--timeout",
+                "2",
+                "-s",
+                "bash",
+            ]);
+            let err = assert_clean_failure(&out, &[]);
+            assert!(
+                start.elapsed() < Duration::from_secs(8),
+                "{target}: {:?}",
+                start.elapsed()
+            );
+            assert!(err.contains("did not finish within 2 s"), "{err}");
+            let pid: i32 = std::fs::read_to_string(&pid_file)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+            // Gone, or a zombie waiting for a reaper: either way no longer running.
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let running = state
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']));
+            assert!(
+                !running,
+                "{target}: the helper ({pid}) is still running: {state}"
+            );
+        }
+    }
 }

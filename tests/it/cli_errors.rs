@@ -1,8 +1,6 @@
 //! Input that is wrong fails before any request, with one line that names the bad value.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn fails(env: &TestEnv, args: &[&str], expect: &str) {
     let out = env.stsenv(args);
@@ -146,5 +144,29 @@ fn json_and_dotenv_failures_leave_stdout_empty() {
         assert!(!out.status.success());
         assert_eq!(stdout(&out), "", "{shell}");
         assert_eq!(stderr(&out).lines().count(), 1);
+    }
+}
+
+/// The security findings about this feature.
+mod security {
+    use crate::common::demo::ROLE as DEMO;
+    use crate::common::*;
+
+    /// Security round 2, finding 11: Control characters never reach the terminal raw.
+    #[test]
+    fn escape_sequences_are_shown_escaped() {
+        let env = TestEnv::with_source_keys();
+        // A config value, and a flag value, each carrying a terminal escape.
+        env.write(".aws/config", "[profile p]\nrole_arn = arn:aws:iam::123456789012:role/\u{1b}]0;pwned\u{7}\nsource_profile = p\n");
+        for args in [
+            vec!["assume", "p", "-s", "bash"],
+            vec!["assume", "bad\u{1b}[31mname", "-s", "bash"],
+            vec!["assume", DEMO, "--session-name", "\u{1b}[2Jx", "-s", "bash"],
+        ] {
+            let out = env.stsenv(&args);
+            let err = assert_clean_failure(&out, &[]);
+            assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+            assert!(err.contains("\\u{1b}"), "{err}");
+        }
     }
 }

@@ -1,14 +1,12 @@
 //! MFA under eval and the credentials cache shared with the AWS CLI.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use common::fake_sts::FakeSts;
-use common::netfix::DefaultEndpoint;
-use common::tty::Tmux;
-use common::*;
+use crate::common::fake_sts::FakeSts;
+use crate::common::netfix::DefaultEndpoint;
+use crate::common::tty::Tmux;
+use crate::common::*;
 
 const SERIAL: &str = "arn:aws:iam::123456789012:mfa/alice";
 
@@ -519,4 +517,194 @@ fn cached_credentials_serve_only_the_endpoint_that_issued_them() {
         !cli_cache(&env).join(format!("{botocore}.json")).exists(),
         "no endpoint's credentials under the default endpoint's name"
     );
+}
+
+/// The security findings about this feature.
+mod security {
+    use crate::common::demo;
+    use crate::common::fake_sts::FakeSts;
+    use crate::common::*;
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+    use std::process::Stdio;
+    use std::time::Duration;
+    use std::time::Instant;
+
+    /// Security round 2, finding 4: The endpoint is part of the key; an entry STS could never
+    /// have written is not used.
+    #[test]
+    fn credentials_from_one_endpoint_are_not_served_for_another() {
+        let a = FakeSts::numbered(3600);
+        let b = FakeSts::numbered(3600);
+        let env = demo::env(&a);
+        let first = env.assume_at("demo", &a.url);
+        assert!(first.status.success(), "{}", stderr(&first));
+        let second = env.assume_at("demo", &b.url);
+        assert!(second.status.success(), "{}", stderr(&second));
+        assert_eq!(
+            b.calls("AssumeRole").len(),
+            1,
+            "B was asked, not A's entry served"
+        );
+        let again = env.assume_at("demo", &a.url);
+        assert_eq!(stdout(&again), stdout(&first), "A's own entry is still A's");
+        assert_eq!(a.calls("AssumeRole").len(), 1);
+    }
+
+    /// Security round 2, finding 4: The endpoint is part of the key; an entry STS could never
+    /// have written is not used.
+    #[test]
+    fn a_cache_entry_that_outlives_what_sts_grants_is_not_trusted() {
+        let sts = FakeSts::numbered(3600);
+        let env = demo::env(&sts);
+        let entry = demo::cached(&env);
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+        doc["Credentials"]["AccessKeyId"] = "PLANTED".into();
+        doc["Credentials"]["Expiration"] =
+            stsenv::time::rfc3339(stsenv::time::now() + 24 * 3600).into();
+        std::fs::write(&entry, doc.to_string()).unwrap();
+        let out = env.stsenv(&["assume", "demo", "-s", "bash"]);
+        assert!(out.status.success());
+        assert!(
+            !stdout(&out).contains("PLANTED"),
+            "a 24-hour role session was served"
+        );
+        assert_eq!(sts.calls("AssumeRole").len(), 2);
+    }
+
+    /// Security round 2, finding 8: A cache folder others can write in, or a file planted in
+    /// it, is not trusted.
+    #[test]
+    fn a_cache_folder_others_can_write_in_is_not_used() {
+        let sts = FakeSts::numbered(3600);
+        let mut env = demo::env(&sts);
+        let shared = env.home().join("shared-cache");
+        std::fs::create_dir_all(shared.join("stsenv")).unwrap();
+        std::fs::set_permissions(
+            shared.join("stsenv"),
+            std::fs::Permissions::from_mode(0o777),
+        )
+        .unwrap();
+        env.set("XDG_CACHE_HOME", shared.to_str().unwrap());
+        let out = env.stsenv(&["assume", "demo", "-s", "bash"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("others can write in") && err.contains("without the cache"),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "warned once: {err}");
+        assert!(
+            std::fs::read_dir(shared.join("stsenv"))
+                .unwrap()
+                .next()
+                .is_none(),
+            "nothing written there"
+        );
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            // Owned by someone else, even if private.
+            std::fs::set_permissions(
+                shared.join("stsenv"),
+                std::fs::Permissions::from_mode(0o700),
+            )
+            .unwrap();
+            std::os::unix::fs::chown(shared.join("stsenv"), Some(65534), Some(65534)).unwrap();
+            let out = env.stsenv(&["assume", "demo", "-s", "bash", "--refresh"]);
+            assert!(
+                stderr(&out).contains("belongs to another user"),
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
+
+    /// Security round 2, finding 8: A cache folder others can write in, or a file planted in
+    /// it, is not trusted.
+    #[test]
+    fn planted_fifos_links_and_held_locks_neither_hang_nor_hurt() {
+        let sts = FakeSts::numbered(3600);
+        let env = demo::env(&sts);
+        let entry = demo::cached(&env);
+        // A FIFO where the entry was: no hang, a new request.
+        std::fs::remove_file(&entry).unwrap();
+        let c = std::ffi::CString::new(entry.to_str().unwrap()).unwrap();
+        // SAFETY: a valid path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let start = Instant::now();
+        let out = env.stsenv(&["assume", "demo", "-s", "bash"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(start.elapsed() < Duration::from_secs(5));
+        // A link where the entry is: its target is neither read nor chmod'ed.
+        let target = env.home().join("victim");
+        std::fs::write(&target, "{}").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _ = std::fs::remove_file(&entry);
+        std::os::unix::fs::symlink(&target, &entry).unwrap();
+        let out = env.stsenv(&["assume", "demo", "-s", "bash"]);
+        assert!(out.status.success());
+        assert_eq!(std::fs::metadata(&target).unwrap().mode() & 0o777, 0o644);
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "{}");
+        // A lock another process holds: stderr says what stsenv waits for.
+        let lock_dir = env.home().join(".cache/stsenv/locks");
+        let lock = std::fs::read_dir(&lock_dir)
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        let held = std::fs::OpenOptions::new().write(true).open(&lock).unwrap();
+        held.lock().unwrap();
+        let child = env
+            .command(BIN)
+            .args(["assume", "demo", "-s", "bash", "--refresh"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(800));
+        drop(held);
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            stderr(&out).contains("waiting for another stsenv run"),
+            "{}",
+            stderr(&out)
+        );
+    }
+
+    /// Security round 2, finding 18: A NUL in a cache entry makes it corrupt, not fatal.
+    #[test]
+    fn a_cache_entry_with_a_nul_is_replaced() {
+        let sts = FakeSts::numbered(3600);
+        let env = demo::env(&sts);
+        let entry = demo::cached(&env);
+        let text = std::fs::read_to_string(&entry)
+            .unwrap()
+            .replace("AssumeRole0", "Assume\\u0000Role0");
+        std::fs::write(&entry, text).unwrap();
+        let out = env.stsenv(&["assume", "demo", "-s", "bash"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let out = env.stsenv(&["assume", "demo", "-s", "bash"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(sts.calls("AssumeRole").len(), 2);
+    }
+
+    /// Security round 2, finding 8: A cache folder others can write in, or a file planted in
+    /// it, is not trusted; one of your own behind a symlink is fine.
+    #[test]
+    fn a_symlinked_cache_folder_of_ones_own_is_fine() {
+        let sts = FakeSts::numbered(3600);
+        let env = demo::env(&sts);
+        let elsewhere = env.home().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::create_dir_all(env.home().join(".aws/cli")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, env.home().join(".aws/cli/cache")).unwrap();
+        let out = env.stsenv(&["assume", "demo", "-s", "bash"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+        assert!(Path::new(&elsewhere).read_dir().unwrap().next().is_some());
+    }
 }

@@ -4,12 +4,10 @@
 //! must come back byte for byte or be refused cleanly; nothing may execute.
 //! Set STSENV_PROP_SEED to replay a failing seed.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::shells::{self, Sh};
-use common::TestEnv;
+use crate::common::shells::{self, Sh};
+use crate::common::TestEnv;
 use stsenv::shell::{Dialect, Shell};
 
 const PIECES: &[&str] = &[
@@ -166,7 +164,7 @@ fn random_values_follow_powershell_quoting_rules() {
         .unwrap()
         .expect("renders");
     let mut got = BTreeMap::new();
-    common::pwsh::apply(&text, &mut got);
+    crate::common::pwsh::apply(&text, &mut got);
     for (name, value) in names(values.len()).iter().zip(&values) {
         assert_eq!(
             got[name].as_deref(),
