@@ -290,7 +290,12 @@ pub fn edit_file(
     };
     let (dir, name) = match (target.parent(), target.file_name()) {
         (Some(d), Some(f)) => (d.to_path_buf(), f.to_string_lossy().into_owned()),
-        _ => return Err(Error::File(format!("{} is not a file path", target.display()))),
+        _ => {
+            return Err(Error::File(format!(
+                "{} is not a file path",
+                target.display()
+            )))
+        }
     };
     make_dir(&dir).map_err(|e| Error::File(fail("cannot create the folder of", &e)))?;
     let _lock = lock_file(&dir.join(format!(".{name}.stsenv-lock")))
