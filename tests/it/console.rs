@@ -105,12 +105,10 @@ fn env_for(sts: &FakeSts) -> TestEnv {
 }
 
 fn with_browser(env: &mut TestEnv) {
-    let script = env.write(
+    let script = env.write_executable(
         "bin/record-url",
         "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$HOME/browser-urls\"\n",
     );
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     env.set("BROWSER", script.to_str().unwrap());
 }
 

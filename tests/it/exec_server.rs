@@ -755,11 +755,10 @@ sys.exit(10 + n)
 fn exec_without_a_command_starts_the_users_shell() {
     let sts = FakeSts::numbered(3600);
     let mut env = env_for(&sts, &deploy());
-    let shell = env.write(
+    let shell = env.write_executable(
         "fake-shell",
         "#!/bin/sh\nprintf '%s|%s|%s\\n' \"$#\" \"${AWS_ACCESS_KEY_ID-none}\" \"${AWS_CONTAINER_CREDENTIALS_FULL_URI-none}\" >> \"$HOME/shell-ran\"\nexit 5\n",
     );
-    std::fs::set_permissions(&shell, std::fs::Permissions::from_mode(0o755)).unwrap();
     env.set("SHELL", shell.to_str().unwrap());
     assert_eq!(env.stsenv(&["exec", "deploy"]).status.code(), Some(5));
     assert_eq!(

@@ -197,7 +197,14 @@ fn init_quotes_a_binary_path_with_spaces_and_quotes() {
     let dir = env.home().join("my tools' \"bin\" $x");
     std::fs::create_dir_all(&dir).unwrap();
     let copy = dir.join("stsenv");
-    std::fs::copy(BIN, &copy).unwrap();
+    // Copied by cp, not by this process: a file it held open for writing would be inherited
+    // by the children other tests fork meanwhile, and running it could fail (ETXTBSY).
+    let cp = std::process::Command::new("cp")
+        .arg(BIN)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(cp.success());
     let copy = copy.to_str().unwrap();
     for sh in HOOK_SHELLS {
         let script = format!(

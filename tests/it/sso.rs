@@ -31,11 +31,10 @@ fn env_for(outcome: Outcome) -> (TestEnv, FakeSso) {
     env.write(".aws/config", &config());
     let log = env.home().join("browser.log");
     let sso = FakeSso::start(log.clone(), outcome);
-    let browser = env.write(
+    let browser = env.write_executable(
         "browser.sh",
         &format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
     );
-    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
     env.set("BROWSER", browser.to_str().unwrap());
     env.set("AWS_ENDPOINT_URL_SSO_OIDC", &sso.url);
     env.set("AWS_ENDPOINT_URL_SSO", &sso.url);

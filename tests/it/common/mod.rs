@@ -74,6 +74,29 @@ impl TestEnv {
         p
     }
 
+    /// A script the tests run, written by a child process (`sh`), never by this one: a file
+    /// this process held open for writing would be inherited by the children the other tests
+    /// fork meanwhile, and running it could then fail with ETXTBSY.
+    pub fn write_executable(&self, rel: &str, text: &str) -> PathBuf {
+        use std::io::Write;
+        let p = self.home().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let mut child = Command::new("sh")
+            .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+            .arg(&p)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("sh");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "writing {}", p.display());
+        p
+    }
+
     /// Source credentials in the environment, as for the default chain, and a region.
     pub fn with_source_keys() -> TestEnv {
         let mut env = TestEnv::new();
