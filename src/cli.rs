@@ -31,6 +31,12 @@ pub struct Cli {
 pub enum Command {
     /// Assume a role and print the statements that export its credentials
     Assume(Box<AssumeArgs>),
+    /// A short root session in a member account, for one privileged task (STS AssumeRoot)
+    #[command(
+        after_help = "stsenv assume-root 111122223333 --task IAMAuditRootUserCredentials\n\
+stsenv assume-root 111122223333 --task S3UnlockBucketPolicy --profile org-admin"
+    )]
+    AssumeRoot(Box<AssumeRootArgs>),
     /// Assume a role and run a command with its credentials in the environment
     Exec(Box<ExecArgs>),
     /// Assume again what this shell assumed last, with the same options (what the hooks'
@@ -142,6 +148,56 @@ pub struct AssumeArgs {
 
     /// Output syntax. Without it, stsenv looks at the process that runs it (its parent) and
     /// uses that shell if it knows it; otherwise the basename of $SHELL; otherwise sh.
+    #[arg(short = 's', long, value_enum)]
+    pub shell: Option<Dialect>,
+}
+
+#[derive(Debug, Args)]
+pub struct AssumeRootArgs {
+    /// The member account (12 digits) whose root user the session is
+    #[arg(value_name = "ACCOUNT")]
+    pub account: String,
+
+    /// The task: IAMAuditRootUserCredentials, IAMCreateRootUserPassword,
+    /// IAMDeleteRootUserCredentials, S3UnlockBucketPolicy, SQSUnlockQueuePolicy, or a
+    /// root-task policy ARN
+    #[arg(long, value_name = "TASK")]
+    pub task: String,
+
+    /// Profile whose credentials call AssumeRoot (default: the standard AWS credential chain)
+    #[arg(short = 'p', long, value_name = "NAME", add = ArgValueCandidates::new(profile_candidates))]
+    pub profile: Option<String>,
+
+    /// Session duration: seconds, or 15m (at most 900 s, the default)
+    #[arg(short = 'd', long, value_name = "DURATION")]
+    pub duration: Option<String>,
+
+    /// The current 6-digit code of the MFA device the profile's chain asks for
+    #[arg(long, value_name = "CODE")]
+    pub token_code: Option<String>,
+
+    /// Region whose STS endpoint is called (AssumeRoot has no global endpoint) and exported
+    #[arg(short = 'r', long)]
+    pub region: Option<String>,
+
+    /// STS endpoint URL [default: the region's own]
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Give up on a request that gets no answer after this long (seconds, or 30s, 1m)
+    /// [default: 15]
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// Never sign in to IAM Identity Center here: a missing or expired SSO token is an error
+    #[arg(long)]
+    pub no_login: bool,
+
+    /// Refused: a root session is never written to a file
+    #[arg(long, value_name = "NAME")]
+    pub write_profile: Option<String>,
+
+    /// Output syntax [default: detected, as for assume]
     #[arg(short = 's', long, value_enum)]
     pub shell: Option<Dialect>,
 }

@@ -156,6 +156,34 @@ impl RoleOptions {
     }
 }
 
+/// The parameters of one AssumeRoot call: the member account, the task's policy ARN, and
+/// how long the session lasts (900 s at most, also the default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootCall {
+    pub account: String,
+    pub task_arn: String,
+    pub duration: u32,
+}
+
+/// The root tasks AWS defines, by the names `--task` takes.
+pub const ROOT_TASKS: [&str; 5] = [
+    "IAMAuditRootUserCredentials",
+    "IAMCreateRootUserPassword",
+    "IAMDeleteRootUserCredentials",
+    "S3UnlockBucketPolicy",
+    "SQSUnlockQueuePolicy",
+];
+
+/// The longest root session STS grants, and the one given when none is asked for.
+pub const MAX_ROOT_SECS: u32 = 900;
+
+impl RootCall {
+    /// The task's name, the last part of its policy ARN.
+    pub fn task_name(&self) -> &str {
+        self.task_arn.rsplit('/').next().unwrap_or(&self.task_arn)
+    }
+}
+
 /// The parameters of one AssumeRole call.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RoleCall {
@@ -358,6 +386,27 @@ impl Sts {
         Ok((creds, arn))
     }
 
+    /// AssumeRoot: a short session as the root user of a member account, limited to one
+    /// task. The Rust SDK calls the region's own endpoint (AssumeRoot has no global one).
+    pub async fn assume_root(
+        &self,
+        creds: &Credentials,
+        call: &RootCall,
+        source_label: &str,
+    ) -> Result<Credentials, Error> {
+        let what = format!("account {} ({})", call.account, call.task_name());
+        let resp = self
+            .client(creds)
+            .assume_root()
+            .target_principal(&call.account)
+            .task_policy_arn(PolicyDescriptorType::builder().arn(&call.task_arn).build())
+            .duration_seconds(call.duration as i32)
+            .send()
+            .await
+            .map_err(|e| self.explain(e, "AssumeRoot", &what, None, source_label))?;
+        self.credentials(resp.credentials(), "AssumeRoot", &what)
+    }
+
     /// AssumeRoleWithWebIdentity: unsigned, the token is the proof. Returns the credentials.
     pub async fn assume_role_with_web_identity(
         &self,
@@ -439,6 +488,9 @@ impl Sts {
                     ),
                     "AccessDenied" if action == "GetSessionToken" => format!(
                         "access denied to GetSessionToken with MFA device {what}: check the serial and that your keys are an IAM user's ({detail})"
+                    ),
+                    "AccessDenied" if action == "AssumeRoot" => format!(
+                        "access denied to AssumeRoot for {role} with the credentials {source_label}: the account must be a member of your organization with centralized root access enabled, and the credentials need sts:AssumeRoot for this task ({detail})"
                     ),
                     "AccessDenied" if action == "GetFederationToken" => format!(
                         "access denied to GetFederationToken for the keys {source_label}: the IAM user needs sts:GetFederationToken, and only long-term keys may call it ({detail})"

@@ -52,6 +52,79 @@ pub fn is_role_name(s: &str) -> bool {
     (1..=64).contains(&s.len()) && s.chars().all(iam_name_char)
 }
 
+pub fn account_id(s: &str) -> Result<(), Error> {
+    if is_account_id(s) {
+        Ok(())
+    } else {
+        Err(Error::bad(
+            "account",
+            s,
+            "an AWS account id is 12 digits, like 111122223333",
+        ))
+    }
+}
+
+/// The partition of a region, as ARNs name it.
+pub fn partition_of_region(region: &str) -> &'static str {
+    let prefix = |p: &str| region.starts_with(p);
+    if prefix("cn-") {
+        "aws-cn"
+    } else if prefix("us-gov-") {
+        "aws-us-gov"
+    } else if prefix("us-isob-") {
+        "aws-iso-b"
+    } else if prefix("us-isof-") {
+        "aws-iso-f"
+    } else if prefix("eu-isoe-") {
+        "aws-iso-e"
+    } else if prefix("us-iso-") {
+        "aws-iso"
+    } else if prefix("eusc-") {
+        "aws-eusc"
+    } else {
+        "aws"
+    }
+}
+
+/// `--task` of assume-root: a task's short name (its policy ARN in `partition`), or a
+/// root-task policy ARN itself (any partition, any task AWS adds later).
+pub fn root_task(task: &str, partition: &str) -> Result<String, Error> {
+    if crate::sts::ROOT_TASKS.contains(&task) {
+        return Ok(format!("arn:{partition}:iam::aws:policy/root-task/{task}"));
+    }
+    let mut parts = task.splitn(6, ':');
+    let arn_ok = matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some("arn"), Some(p), Some("iam"), Some(""), Some("aws"), Some(res))
+            if (p == "aws" || p.starts_with("aws-"))
+                && res.strip_prefix("policy/root-task/").is_some_and(is_role_name)
+    );
+    if arn_ok {
+        return Ok(task.to_string());
+    }
+    Err(Error::bad(
+        "root task",
+        task,
+        format!(
+            "use one of {}, or a policy ARN arn:aws:iam::aws:policy/root-task/<name>",
+            crate::sts::ROOT_TASKS.join(", ")
+        ),
+    ))
+}
+
+/// A root session's duration: AssumeRoot grants at most 900 s (15 minutes).
+pub fn root_duration(s: &str) -> Result<u32, Error> {
+    let secs = parse_duration("duration", s)?;
+    if !(1..=u64::from(crate::sts::MAX_ROOT_SECS)).contains(&secs) {
+        return Err(Error::bad(
+            "duration",
+            s,
+            format!("{secs} s is outside what AssumeRoot allows: at most 900 s (15m)"),
+        ));
+    }
+    Ok(secs as u32)
+}
+
 pub fn is_role_arn(s: &str) -> bool {
     let mut parts = s.splitn(6, ':');
     let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) = (

@@ -3,6 +3,7 @@
 //! request from assume options, the table layout) lives here; they never import each other.
 
 pub mod assume;
+pub mod assume_root;
 pub mod cache;
 pub mod clear;
 pub mod completions;
@@ -70,6 +71,10 @@ pub fn run(command: Command) -> Result<Output, Failure> {
         Command::Assume(args) => {
             let shell = evaluated(args.shell.unwrap_or_else(|| shell::detect().into()));
             assume::run(&ctx(), &args, shell).map_err(Failure::eval(shell))
+        }
+        Command::AssumeRoot(args) => {
+            let shell = evaluated(args.shell.unwrap_or_else(|| shell::detect().into()));
+            assume_root::run(&ctx(), &args, shell).map_err(Failure::eval(shell))
         }
         Command::Exec(args) => exec::run(&ctx(), &args).map_err(Failure::plain),
         Command::Clear { shell } => {
@@ -174,7 +179,8 @@ pub fn export(
 /// the target. None when the source was keys in the environment, which the session's own
 /// replace: a refresh from there would sign with the session itself.
 fn replay(ctx: &Context, req: &Request, session: &Session) -> Option<String> {
-    if session.source_in_env {
+    // A root session is privileged and short: got again only by asking again.
+    if session.source_in_env || matches!(req.target, Target::Root(_)) {
         return None;
     }
     let mut words: Vec<String> = Vec::new();
@@ -186,7 +192,7 @@ fn replay(ctx: &Context, req: &Request, session: &Session) -> Option<String> {
     };
     let profile = match req.target {
         Target::RoleArn(_) => req.profile.clone().or_else(|| ctx.env().var("AWS_PROFILE")),
-        Target::Profile(_) => None,
+        Target::Profile(_) | Target::Root(_) => None,
     };
     opt("--profile", profile);
     words.extend(req.role.replay());

@@ -18,6 +18,9 @@ pub fn run(shell: Dialect) -> Result<Output, Error> {
     let Some(text) = held.args.clone() else {
         return Err(Error::Usage(match &held.profile {
             None => "nothing to refresh: this shell has no stsenv session; run `assume` first".into(),
+            Some(profile) if profile.starts_with("root@") => format!(
+                "{profile} is a root session, which is never refreshed: run `stsenv assume-root` again when you need one"
+            ),
             Some(profile) => format!(
                 "cannot refresh {profile} here: its source credentials were keys in the environment, which the session replaced; assume it again with them"
             ),

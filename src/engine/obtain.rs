@@ -107,6 +107,7 @@ async fn fetch(
     let region = plan.region.as_deref().unwrap_or(DEFAULT_REGION);
     let needs_sts = !plan.hops.is_empty()
         || plan.source_mfa.is_some()
+        || plan.root.is_some()
         || matches!(plan.source, Source::WebIdentity { .. });
     let sts = match needs_sts {
         true => Some(
@@ -230,6 +231,18 @@ async fn fetch(
         }
         creds = next;
         label = format!("of role {}", hop.call.role_arn);
+    }
+    if let Some(root) = &plan.root {
+        verbose::say(|| {
+            format!(
+                "AssumeRoot in account {} for {} ({} s) at {}",
+                root.account,
+                root.task_arn,
+                root.duration,
+                sts.endpoint()
+            )
+        });
+        creds = sts.assume_root(&creds, root, &label).await?;
     }
     Ok(creds)
 }

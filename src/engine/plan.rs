@@ -25,6 +25,8 @@ pub struct Plan {
     /// The STS endpoint other than the default, given or configured: credentials are cached
     /// for the endpoint that issued them only.
     pub endpoint: Option<String>,
+    /// AssumeRoot, made last, with the credentials the hops lead to.
+    pub root: Option<crate::sts::RootCall>,
     /// Things worth telling the user that don't stop the assume.
     pub warnings: Vec<String>,
 }
@@ -181,19 +183,15 @@ pub fn plan(req: &Request, ctx: &Context) -> Result<Plan, Error> {
             }
             (source, hops, Some(name.clone()))
         }
+        Target::Root(_) => {
+            let (source, hops, source_profile, _) =
+                arn_source(req, profiles, env, &default_session, &files, &mut warnings)?;
+            let config_profile = source_profile.or_else(|| env.var("AWS_PROFILE"));
+            (source, hops, config_profile)
+        }
         Target::RoleArn(arn) => {
-            // As the AWS CLI does: --profile, else keys in the environment, else AWS_PROFILE.
-            // A profile goes through stsenv's own chain walk, so its MFA and session
-            // settings are honoured; everything else is aws-config's default chain.
-            let env_key = env.var("AWS_ACCESS_KEY_ID");
-            let source_profile = req
-                .profile
-                .clone()
-                .or_else(|| env.var("AWS_PROFILE").filter(|_| env_key.is_none()));
-            let (source, mut hops) = match &source_profile {
-                Some(p) => chain::walk(profiles, p, &default_session, &files, &mut warnings)?,
-                None => (Source::DefaultChain, Vec::new()),
-            };
+            let (source, mut hops, source_profile, env_key) =
+                arn_source(req, profiles, env, &default_session, &files, &mut warnings)?;
             let cache_source = match (&source_profile, &env_key) {
                 (Some(p), _) => format!("profile:{p}"),
                 (None, Some(key)) => format!("key:{key}"),
@@ -232,6 +230,10 @@ pub fn plan(req: &Request, ctx: &Context) -> Result<Plan, Error> {
     let endpoint = req.endpoint_url.clone().or_else(|| {
         crate::aws_files::configured_endpoint(profiles, config_profile.as_deref(), "STS", env)
     });
+    let root = match &req.target {
+        Target::Root(call) => Some(call.clone()),
+        _ => None,
+    };
     Ok(Plan {
         source,
         hops,
@@ -239,8 +241,36 @@ pub fn plan(req: &Request, ctx: &Context) -> Result<Plan, Error> {
         region,
         config_profile,
         endpoint,
+        root,
         warnings,
     })
+}
+
+/// The source of a role ARN (or of AssumeRoot), as the AWS CLI finds it: `--profile`, else
+/// keys in the environment, else AWS_PROFILE. A profile goes through stsenv's own chain walk,
+/// so its MFA and session settings are honoured; everything else is aws-config's default
+/// chain. Returns the source, the hops of the profile's chain, the source profile and the
+/// access key in the environment.
+type ArnSource = (Source, Vec<Hop>, Option<String>, Option<String>);
+
+fn arn_source(
+    req: &Request,
+    profiles: &ProfileSet,
+    env: &Env,
+    default_session: &str,
+    files: &str,
+    warnings: &mut Vec<String>,
+) -> Result<ArnSource, Error> {
+    let env_key = env.var("AWS_ACCESS_KEY_ID");
+    let source_profile = req
+        .profile
+        .clone()
+        .or_else(|| env.var("AWS_PROFILE").filter(|_| env_key.is_none()));
+    let (source, hops) = match &source_profile {
+        Some(p) => chain::walk(profiles, p, default_session, files, warnings)?,
+        None => (Source::DefaultChain, Vec::new()),
+    };
+    Ok((source, hops, source_profile, env_key))
 }
 
 /// The region as the AWS CLI picks it: given, then AWS_REGION / AWS_DEFAULT_REGION, then the

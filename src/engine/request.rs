@@ -19,7 +19,11 @@ pub const DEFAULT_MFA_SESSION: u32 = 12 * 3600;
 pub enum Target {
     RoleArn(String),
     Profile(String),
+    /// A root session in a member account, for one task (AssumeRoot).
+    Root(RootCall),
 }
+
+pub use crate::sts::RootCall;
 
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -71,6 +75,17 @@ impl Request {
             mfa_session_duration: DEFAULT_MFA_SESSION,
             no_login: false,
         })
+    }
+
+    /// `stsenv assume-root ACCOUNT --task TASK`, named `root@<account>:<task>` (so that a
+    /// prompt shows a root session plainly), every option at its default.
+    pub fn root(call: RootCall) -> Request {
+        let mut req = Request::new("root").expect("a plain name");
+        req.target_text = format!("root@{}:{}", call.account, call.task_name());
+        req.target = Target::Root(call);
+        // Never cached anywhere: the session is privileged and short.
+        req.cache = CacheMode::Off;
+        req
     }
 
     /// The checks that need more than one value: each value alone was checked as it was

@@ -7,6 +7,7 @@ mod common;
 
 mod assume_fake;
 mod assume_moto;
+mod assume_root;
 mod cli_errors;
 mod completions;
 mod console;

@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct Request {
     pub params: HashMap<String, String>,
     pub authorization: String,
+    /// The Host header: which endpoint the client meant.
+    pub host: String,
 }
 
 impl Request {
@@ -132,6 +134,7 @@ fn serve(stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Request>>) {
         let req = Request {
             params: super::fake_http::form(&http.body_text()),
             authorization: http.header("authorization").unwrap_or("").to_string(),
+            host: http.header("host").unwrap_or("").to_string(),
         };
         let count = {
             let mut r = recorded.lock().unwrap();

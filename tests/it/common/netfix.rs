@@ -165,7 +165,11 @@ impl DefaultEndpoint {
     pub fn start(backend: u16) -> DefaultEndpoint {
         let dir = tempfile::tempdir().unwrap();
         let ca = Ca::new(dir.path(), "aws-lookalike");
-        let hosts = ["sts.amazonaws.com", "sts.us-east-1.amazonaws.com"];
+        let hosts = [
+            "sts.amazonaws.com",
+            "sts.us-east-1.amazonaws.com",
+            "sts.eu-west-1.amazonaws.com",
+        ];
         let front = TlsFront::start(&ca.leaf(&hosts, false), backend);
         let routes = hosts
             .iter()

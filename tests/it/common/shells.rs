@@ -103,15 +103,20 @@ impl Sh {
     /// The way a user applies `stsenv assume ARGS` in this shell; stsenv's own detection
     /// picks the syntax unless ARGS has --shell. Exits 3 when the eval fails.
     pub fn apply(self, args: &[&str]) -> String {
+        self.apply_command("assume", args)
+    }
+
+    /// `apply` for another subcommand whose output is statements (assume-root, refresh).
+    pub fn apply_command(self, command: &str, args: &[&str]) -> String {
         let words: Vec<String> = args.iter().map(|a| self.word(a)).collect();
         let words = words.join(" ");
         match self {
             Sh::Fish => format!(
-                "\"$STSENV\" assume {words} | source; or begin; echo EVAL-FAILED; exit 3; end"
+                "\"$STSENV\" {command} {words} | source; or begin; echo EVAL-FAILED; exit 3; end"
             ),
-            _ => {
-                format!("eval \"$(\"$STSENV\" assume {words})\" || {{ echo EVAL-FAILED; exit 3; }}")
-            }
+            _ => format!(
+                "eval \"$(\"$STSENV\" {command} {words})\" || {{ echo EVAL-FAILED; exit 3; }}"
+            ),
         }
     }
 
