@@ -84,7 +84,8 @@ impl Planned {
     }
 
     /// Removes from `cache` what this plan's credentials are cached as: each role's entry,
-    /// and the MFA sessions of its source profile's keys. How many were removed.
+    /// its source's credential_process output, and the MFA sessions of its source profile's
+    /// keys. How many were removed.
     pub fn forget(&self, cache: &Cache) -> usize {
         let mut n = self
             .plan
@@ -92,6 +93,17 @@ impl Planned {
             .into_iter()
             .filter(|k| cache.remove(&Key::Role(k.clone())))
             .count();
+        if let Ok(profiles) = self.ctx.profiles() {
+            if let Some((profile, command)) =
+                source::process_of(&self.plan.source, profiles, self.ctx.env())
+            {
+                let key = Key::Process {
+                    profile: profile.to_string(),
+                    command: command.to_string(),
+                };
+                n += usize::from(cache.remove(&key));
+            }
+        }
         if let chain::Source::Profile(p) | chain::Source::StaticKeys(p) = &self.plan.source {
             let serials: Vec<&str> = self
                 .plan
@@ -115,12 +127,14 @@ impl Planned {
 /// Credentials from the standard chain, as the AWS CLI finds them without `--profile`
 /// (signing in to IAM Identity Center first when a person is there to do it).
 pub fn default_credentials(ctx: &Context, net: &Net, region: &str) -> Result<Credentials, Error> {
+    let cache = obtain::open_cache(ctx, CacheMode::Use);
     net::runtime()?.block_on(source::credentials(
         &chain::Source::DefaultChain,
         ctx,
         net,
         &Region::new(region.to_string()),
         true,
+        cache.as_ref(),
     ))
 }
 

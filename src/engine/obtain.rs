@@ -72,6 +72,16 @@ pub fn obtain(ctx: &Context, req: &Request, plan: &Plan) -> Result<Session, Erro
     if let Some(creds) = cached_last() {
         return Ok(session(creds));
     }
+    // A credential_process profile as it is needs no network: its helper runs (or its
+    // cached output is read) without building a runtime or an HTTP client.
+    if plan.hops.is_empty() && plan.source_mfa.is_none() && plan.root.is_none() {
+        if let Some((profile, command)) =
+            source::process_of(&plan.source, ctx.profiles()?, ctx.env())
+        {
+            let creds = source::process_credentials(profile, command, req.timeout, cache.as_ref())?;
+            return Ok(session(creds));
+        }
+    }
     let net = ctx.net(req.timeout, plan.config_profile.as_deref())?;
     let creds = net::runtime()?.block_on(fetch(ctx, &net, req, plan, cache.as_ref(), &keys))?;
     Ok(session(creds))
@@ -140,7 +150,7 @@ async fn fetch(
                 }
                 (source, _) => {
                     let region = Region::new(region.to_string());
-                    source::credentials(source, ctx, net, &region, !req.no_login).await?
+                    source::credentials(source, ctx, net, &region, !req.no_login, cache).await?
                 }
             };
             (0, creds, plan.source.label())

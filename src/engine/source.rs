@@ -12,7 +12,10 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_sts::config::Region;
 
+use std::time::Duration;
+
 use crate::aws_files;
+use crate::cache::{About, Cache, Key};
 use crate::context::Context;
 use crate::engine::chain::{CredentialSource, Source};
 use crate::engine::signin;
@@ -21,19 +24,22 @@ use crate::error::{chain, Error};
 use crate::helper;
 use crate::net::Net;
 use crate::session::Credentials;
+use crate::verbose;
 
-/// `login`: whether an SSO profile without a valid token may sign in on the terminal.
+/// `login`: whether an SSO profile without a valid token may sign in on the terminal;
+/// `cache`: where a credential_process's output is kept and reused.
 pub async fn credentials(
     source: &Source,
     ctx: &Context,
     net: &Net,
     region: &Region,
     login: bool,
+    cache: Option<&Cache>,
 ) -> Result<Credentials, Error> {
     let profiles = ctx.profiles()?;
     let env = ctx.env();
     if let Some((profile, command)) = process_of(source, profiles, env) {
-        return credential_process(profile, command, net);
+        return process_credentials(profile, command, net.timeout(), cache);
     }
     if let Some(profile) = sso_of(source, profiles, env) {
         signin::ensure_token(ctx, profile, net, login).await?;
@@ -165,7 +171,7 @@ fn sso_of<'a>(source: &'a Source, profiles: &'a ProfileSet, env: &Env) -> Option
 }
 
 /// The profile and command when `source` comes down to a profile's `credential_process`.
-fn process_of<'a>(
+pub fn process_of<'a>(
     source: &'a Source,
     profiles: &'a ProfileSet,
     env: &Env,
@@ -177,13 +183,77 @@ fn process_of<'a>(
         .flatten()
 }
 
+/// How long a second run waits for a first one that is running the same helper (perhaps
+/// waiting for a touch or a password).
+const PROCESS_LOCK_WAIT: Duration = Duration::from_secs(90);
+
+/// What `credential_process` gives, from the cache while it has more than the refresh window
+/// left, else from running it (once, however many runs ask at the same time), kept when it
+/// says when it expires: a slow helper (Okta, 1Password, a touch) runs once per session, not
+/// on every call as the AWS CLI runs it. Output without an Expiration is never kept. The
+/// key is the profile and the exact command line.
+pub fn process_credentials(
+    profile: &str,
+    command: &str,
+    timeout: Duration,
+    cache: Option<&Cache>,
+) -> Result<Credentials, Error> {
+    let key = Key::Process {
+        profile: profile.to_string(),
+        command: command.to_string(),
+    };
+    let cached = || cache?.get(&key);
+    if let Some(creds) = cached() {
+        verbose::say(|| format!("credential_process of profile '{profile}' from the cache"));
+        return Ok(creds);
+    }
+    let _lock = cache.and_then(|c| {
+        c.lock(
+            &key,
+            PROCESS_LOCK_WAIT,
+            &format!("the credentials of profile '{profile}' (its credential_process)"),
+        )
+    });
+    if let Some(creds) = cached() {
+        return Ok(creds);
+    }
+    let creds = credential_process(profile, command, timeout)?;
+    let keeps = creds
+        .expires
+        .is_some_and(|e| e - crate::time::now() > crate::cache::EXPIRY_WINDOW_SECS);
+    if let (Some(c), true) = (cache, keeps) {
+        let about = About {
+            target: profile,
+            assumed_arn: None,
+        };
+        match c.put(&key, &creds, &about) {
+            Ok(true) => verbose::say(|| {
+                format!(
+                    "credential_process output cached in {}",
+                    c.folder(&key).display()
+                )
+            }),
+            Ok(false) => {}
+            Err(e) => crate::error::warn_cache(&format!(
+                "could not cache the output of profile '{profile}''s credential_process in {}: {e}",
+                c.folder(&key).display()
+            )),
+        }
+    }
+    Ok(creds)
+}
+
 /// The credentials a `credential_process` prints, in the format the AWS CLI documents.
-fn credential_process(profile: &str, command: &str, net: &Net) -> Result<Credentials, Error> {
+fn credential_process(
+    profile: &str,
+    command: &str,
+    timeout: Duration,
+) -> Result<Credentials, Error> {
     let failed = |why: String| Error::SourceCredentials {
         source_label: format!("of profile '{profile}'"),
         detail: format!("its credential_process failed: {why}"),
     };
-    let out = helper::run(command, net.timeout()).map_err(|e| failed(e.to_string()))?;
+    let out = helper::run(command, timeout).map_err(|e| failed(e.to_string()))?;
     let doc: serde_json::Value =
         serde_json::from_slice(&out).map_err(|_| failed("it did not print JSON".into()))?;
     if doc["Version"] != 1 {

@@ -18,6 +18,7 @@ mod layers;
 mod mfa_cache;
 mod networks;
 mod picker;
+mod process_cache;
 mod profiles;
 mod quoting_props;
 mod refresh;
