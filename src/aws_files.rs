@@ -150,7 +150,11 @@ pub fn config_files(env: &Env) -> String {
 /// identity", "role", "sso", "login", "process", "static", or "settings" (no credentials of
 /// its own).
 pub fn kind(p: &Profile) -> &'static str {
-    let has = |k: &str| p.get(k).is_some_and(|v| !v.is_empty());
+    kind_by(|k| p.get(k).is_some_and(|v| !v.is_empty()))
+}
+
+/// `kind`, from whether a profile has a key with a value.
+pub fn kind_by(has: impl Fn(&str) -> bool) -> &'static str {
     if has("web_identity_token_file") {
         "web identity"
     } else if has("role_arn") {
@@ -165,6 +169,170 @@ pub fn kind(p: &Profile) -> &'static str {
         "static"
     } else {
         "settings"
+    }
+}
+
+/// The keys a `Listing` keeps: what tells a profile's kind, account and role.
+const LISTED_KEYS: [&str; 10] = [
+    "web_identity_token_file",
+    "role_arn",
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
+    "sso_role_name",
+    "login_session",
+    "credential_process",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+];
+
+/// Where a name or value is in the files' texts: (file, start, length).
+type Span = (u8, u32, u32);
+
+/// Every profile of the config and credentials files in the order they come (the config
+/// file's first), each once, with those of its keys that tell its kind, account and role:
+/// from stsenv's own one-pass scan of the lines, for listing only (the picker), where
+/// aws-config's exact parser takes seconds on 100,000 profiles. What a profile means is still
+/// aws-config's, once one is picked. Nothing is copied out of the files' texts.
+#[derive(Debug, Default)]
+pub struct Listing {
+    texts: Vec<String>,
+    profiles: Vec<Listed>,
+}
+
+#[derive(Debug, Clone)]
+struct Listed {
+    name: Span,
+    /// By LISTED_KEYS' order; the last value given wins, as in aws-config (the credentials
+    /// file's over the config file's).
+    values: [Option<Span>; LISTED_KEYS.len()],
+}
+
+/// FNV-1a: names from one's own files need no defence against chosen collisions, and std's
+/// SipHash is what took the most time on 100,000 of them.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+impl Listing {
+    pub fn read(env: &Env) -> Result<Listing, Error> {
+        let mut texts = Vec::new();
+        let mut config = Vec::new();
+        for (var, default, is_config) in [
+            (CONFIG_VAR, ".aws/config", true),
+            (CREDENTIALS_VAR, ".aws/credentials", false),
+        ] {
+            let Some(path) = config_path(env, var, default) else {
+                continue;
+            };
+            if let Some(text) = read_config_file(&path)? {
+                texts.push(text);
+                config.push(is_config);
+            }
+        }
+        let mut profiles: Vec<Listed> = Vec::new();
+        let mut at: std::collections::HashMap<&str, usize, std::hash::BuildHasherDefault<Fnv>> =
+            Default::default();
+        for (file, text) in texts.iter().enumerate() {
+            let base = text.as_ptr() as usize;
+            let span = |s: &str| {
+                (
+                    file as u8,
+                    (s.as_ptr() as usize - base) as u32,
+                    s.len() as u32,
+                )
+            };
+            let mut current: Option<usize> = None;
+            for line in text.lines() {
+                let bytes = line.as_bytes();
+                let Some(first) = bytes.iter().position(|b| !b.is_ascii_whitespace()) else {
+                    continue;
+                };
+                match bytes[first] {
+                    b'[' => {
+                        // As aws-config names them: `[profile x]` and `[default]` in the
+                        // config file, any section in the credentials file.
+                        let header = crate::ini::header(line).unwrap_or("");
+                        let name = if config[file] {
+                            match header.strip_prefix("profile") {
+                                Some(rest) if rest.starts_with([' ', '\t']) => rest.trim(),
+                                _ if header == "default" => header,
+                                _ => "",
+                            }
+                        } else {
+                            header
+                        };
+                        current = (!name.is_empty()).then(|| {
+                            *at.entry(name).or_insert_with(|| {
+                                profiles.push(Listed {
+                                    name: span(name),
+                                    values: [None; LISTED_KEYS.len()],
+                                });
+                                profiles.len() - 1
+                            })
+                        });
+                    }
+                    b'#' | b';' => {}
+                    // An indented line continues the value above it.
+                    _ if first > 0 => {}
+                    _ => {
+                        let (Some(i), Some((key, value))) = (current, line.split_once('=')) else {
+                            continue;
+                        };
+                        if let Some(k) = LISTED_KEYS.iter().position(|k| *k == key.trim_end()) {
+                            profiles[i].values[k] = Some(span(value.trim()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Listing { texts, profiles })
+    }
+
+    pub fn len(&self) -> usize {
+        self.profiles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.profiles.is_empty()
+    }
+
+    fn text(&self, (file, start, len): Span) -> &str {
+        &self.texts[file as usize][start as usize..(start + len) as usize]
+    }
+
+    pub fn name(&self, i: usize) -> &str {
+        self.text(self.profiles[i].name)
+    }
+
+    /// Profile `i`'s value of `key` (one of the kept ones), if it has one.
+    pub fn get(&self, i: usize, key: &str) -> Option<&str> {
+        let k = LISTED_KEYS.iter().position(|k| *k == key)?;
+        self.profiles[i].values[k]
+            .map(|s| self.text(s))
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn kind(&self, i: usize) -> &'static str {
+        kind_by(|k| self.get(i, k).is_some())
     }
 }
 

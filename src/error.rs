@@ -199,9 +199,7 @@ pub fn sanitize(msg: &str) -> String {
             out.push('…');
             break;
         }
-        if c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2028}' | '\u{2029}')
-        {
+        if escaped(c) {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
@@ -215,15 +213,31 @@ pub fn sanitize(msg: &str) -> String {
 pub fn escape_controls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control()
-            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2028}' | '\u{2029}')
-        {
+        if escaped(c) {
             out.push_str(&c.escape_unicode().to_string());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// How many characters `text` takes once `escape_controls` has written it.
+pub fn escaped_width(text: &str) -> usize {
+    text.chars()
+        .map(|c| {
+            if escaped(c) {
+                c.escape_unicode().count()
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+fn escaped(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2028}' | '\u{2029}')
 }
 
 /// `sanitize` for each line of a text meant to be several lines.

@@ -182,6 +182,22 @@ pub fn write_atomic(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
 
 /// `write_atomic` with the file's mode given.
 pub fn write_atomic_mode(dir: &Path, name: &str, text: &str, mode: u32) -> std::io::Result<()> {
+    write_atomic_with(dir, name, text, mode, true)
+}
+
+/// `write_atomic` without waiting for the disk: for what a crash may lose without harm (the
+/// picker's counts), where an fsync would cost an assume more than the rest of it.
+pub fn write_atomic_unsynced(dir: &Path, name: &str, text: &str) -> std::io::Result<()> {
+    write_atomic_with(dir, name, text, 0o600, false)
+}
+
+fn write_atomic_with(
+    dir: &Path,
+    name: &str,
+    text: &str,
+    mode: u32,
+    sync: bool,
+) -> std::io::Result<()> {
     make_dir(dir)?;
     remove_stale_temps(dir, name);
     let nanos = std::time::SystemTime::now()
@@ -202,7 +218,9 @@ pub fn write_atomic_mode(dir: &Path, name: &str, text: &str, mode: u32) -> std::
         #[cfg(not(unix))]
         let _ = mode;
         f.write_all(text.as_bytes())?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, dir.join(name))
     })();
     if result.is_err() {

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod federation;
+pub mod frecency;
 pub mod fsutil;
 pub mod guard;
 pub mod helper;

@@ -1,6 +1,8 @@
 //! A fuzzy picker drawn on the controlling terminal, never on stdout or stdin, so that it works
 //! inside `eval "$(stsenv assume)"`: typing filters (each word fuzzily, without regard to
-//! case), arrows and Enter choose, Esc and Ctrl-C cancel. Knows nothing of what the lines are.
+//! case), arrows and Enter choose, Esc and Ctrl-C cancel. It draws only the lines on screen,
+//! asking for each as it draws it, so the first frame costs a screenful, not the whole list.
+//! Knows nothing of what the lines are.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -40,8 +42,39 @@ impl Drop for Guard {
     }
 }
 
-/// The index into `items` of the line chosen, or None when the person cancelled.
-pub fn pick(prompt: &str, items: &[String]) -> io::Result<Option<usize>> {
+/// What the picker lists.
+pub trait Items {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// What a query is matched against.
+    fn text(&self, i: usize) -> &str;
+    /// The line drawn for item `i`, which may say more once more is known.
+    fn line(&self, i: usize) -> String;
+    /// Whether the lines say more than when last asked (a redraw is due).
+    fn changed(&self) -> bool {
+        false
+    }
+}
+
+/// Plain lines, drawn as they are.
+impl Items for Vec<String> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn text(&self, i: usize) -> &str {
+        &self[i]
+    }
+
+    fn line(&self, i: usize) -> String {
+        self[i].clone()
+    }
+}
+
+/// The index of the item chosen, or None when the person cancelled.
+pub fn pick(prompt: &str, items: &dyn Items) -> io::Result<Option<usize>> {
     let tty = crate::tty::open().ok_or_else(|| io::Error::other("no terminal"))?;
     terminal::enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
@@ -71,9 +104,18 @@ pub fn pick(prompt: &str, items: &[String]) -> io::Result<Option<usize>> {
             return Ok(None);
         }
         // crossterm waits forever once the terminal is gone and SIGHUP is ignored: wake up
-        // now and then, and let a write to the terminal fail instead.
-        while !event::poll(Duration::from_millis(300))? {
+        // now and then, and let a write to the terminal fail instead; redraw when the items
+        // say more.
+        let mut redraw = false;
+        while !event::poll(Duration::from_millis(50))? {
+            if items.changed() {
+                redraw = true;
+                break;
+            }
             g.0.write_all(b"\x1b[0m")?;
+        }
+        if redraw {
+            continue;
         }
         let Event::Key(KeyEvent {
             code,
@@ -114,7 +156,7 @@ pub fn pick(prompt: &str, items: &[String]) -> io::Result<Option<usize>> {
 
 /// The items matching `query`, best first (ties in list order); every item for no query.
 /// Each word of the query must match, fuzzily and without regard to case.
-pub fn rank(items: &[String], query: &str) -> Vec<usize> {
+pub fn rank(items: &dyn Items, query: &str) -> Vec<usize> {
     let pattern = Pattern::new(
         query,
         CaseMatching::Ignore,
@@ -126,12 +168,10 @@ pub fn rank(items: &[String], query: &str) -> Vec<usize> {
     }
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buf = Vec::new();
-    let mut hits: Vec<(u32, usize)> = items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| {
+    let mut hits: Vec<(u32, usize)> = (0..items.len())
+        .filter_map(|i| {
             pattern
-                .score(Utf32Str::new(s, &mut buf), &mut matcher)
+                .score(Utf32Str::new(items.text(i), &mut buf), &mut matcher)
                 .map(|score| (score, i))
         })
         .collect();
@@ -142,7 +182,7 @@ pub fn rank(items: &[String], query: &str) -> Vec<usize> {
 struct View<'a> {
     prompt: &'a str,
     query: &'a str,
-    items: &'a [String],
+    items: &'a dyn Items,
     hits: &'a [usize],
     sel: usize,
     top: usize,
@@ -173,7 +213,7 @@ fn draw(out: &mut File, v: &View) -> io::Result<()> {
         Clear(ClearType::UntilNewLine)
     )?;
     for (row, &i) in v.hits.iter().enumerate().skip(v.top).take(v.rows) {
-        let line = cut(&v.items[i], width.saturating_sub(2));
+        let line = cut(&v.items.line(i), width.saturating_sub(2));
         queue!(buf, MoveTo(0, (row - v.top + 2) as u16))?;
         if row == v.sel {
             queue!(

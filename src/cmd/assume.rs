@@ -21,6 +21,7 @@ pub fn run(ctx: &Context, args: &AssumeArgs, shell: Dialect) -> Result<Output, E
             credentials_file::check_target(ctx.env(), name, &chain)?;
         }
         let session = planned.obtain()?;
+        super::used(ctx, req);
         let path = credentials_file::write_profile(
             ctx.env(),
             name,
@@ -40,5 +41,7 @@ pub fn run(ctx: &Context, args: &AssumeArgs, shell: Dialect) -> Result<Output, E
         ));
         return Ok(Output::Text(String::new()));
     }
-    super::export(ctx, req, planned.obtain()?, shell)
+    let session = planned.obtain()?;
+    super::used(ctx, req);
+    super::export(ctx, req, session, shell)
 }

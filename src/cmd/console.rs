@@ -148,6 +148,7 @@ fn assumed(ctx: &Context, target: &str, flags: &AssumeFlags) -> Result<Signer, E
     }
     let session = planned.obtain()?;
     let req = planned.request();
+    super::used(ctx, req);
     let profile = planned.config_profile().map(String::from);
     Ok(Signer {
         creds: session.credentials,

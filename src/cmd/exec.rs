@@ -16,9 +16,11 @@ pub fn run(ctx: &Context, args: &ExecArgs) -> Result<Output, Error> {
     let argv = command_line(ctx, &args.command);
     let planned = engine::plan(ctx, req)?;
     if args.server {
+        super::used(ctx, planned.request());
         return server::run(ctx, planned, &argv).map(Output::Exit);
     }
     let session = planned.obtain()?;
+    super::used(ctx, planned.request());
     let program = &argv[0];
     let mut cmd = crate::helper::user_command(&argv, &session.env());
     let cannot = |source: std::io::Error| Error::Exec {

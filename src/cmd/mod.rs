@@ -242,48 +242,144 @@ pub fn pick_target(ctx: &Context, no_input: bool) -> Result<String, Error> {
             "no TARGET given: name a role ARN or a profile (`stsenv profiles` lists them)".into(),
         ));
     }
-    let (names, lines) = picker_lines(ctx)?;
-    if names.is_empty() {
+    let list = ProfileList::new(ctx)?;
+    if list.is_empty() {
         return Err(Error::Usage(
             "there is no profile to pick from: give a role ARN, or add profiles to ~/.aws/config"
                 .into(),
         ));
     }
-    match crate::picker::pick("assume> ", &lines) {
-        Ok(Some(i)) => Ok(names[i].clone()),
+    match crate::picker::pick("assume> ", &list) {
+        Ok(Some(i)) => Ok(list.name(i).to_string()),
         Ok(None) => Err(Error::Usage("cancelled: no profile picked".into())),
         Err(e) => Err(Error::Usage(format!("the profile picker failed: {e}"))),
     }
 }
 
-/// One line per profile for the picker, and the profile of each line.
-pub fn picker_lines(ctx: &Context) -> Result<(Vec<String>, Vec<String>), Error> {
-    let profiles = ctx.profiles()?;
-    let mut names: Vec<&str> = profiles.profiles().collect();
-    names.sort_unstable();
-    if let Some(last) = ctx.env().get("STSENV_PROFILE") {
-        if let Some(i) = names.iter().position(|n| *n == last) {
-            let n = names.remove(i);
-            names.insert(0, n);
-        }
+/// Counts one use of `req`'s target for the picker's order, when it is a profile.
+pub fn used(ctx: &Context, req: &Request) {
+    if let Target::Profile(name) = &req.target {
+        crate::frecency::record(ctx.env(), name);
     }
-    let cached = CachedCredentials::new(ctx);
-    let tokens = crate::sso::cache::TokenCache::open(ctx.env());
-    let rows: Vec<Vec<String>> = names
-        .iter()
-        .map(|name| {
-            let kind = profiles
-                .get_profile(name)
-                .map_or("settings", crate::aws_files::kind);
-            let (account, role) = account_and_role(profiles, name);
-            let status = match kind {
-                "sso" => crate::sso::SsoConfig::from_profile(profiles, name)
-                    .ok()
-                    .flatten()
-                    .and_then(|cfg| tokens.as_ref()?.read_token(&cfg))
-                    .filter(|t| t.left() > 0)
-                    .map_or(String::new(), |_| "signed in".into()),
-                _ => cached.until(name).map_or(String::new(), |e| {
+}
+
+/// The profiles for the picker: most used (and most recent) first, as zoxide ranks, ties in
+/// the files' order. The lines come from stsenv's own scan of the files, and each is written
+/// out only when it is drawn or first searched, so the first frame costs reading the files
+/// and a screenful. The status (cached credentials, a valid SSO token) needs aws-config's
+/// reading of the files, which takes long on huge ones: it runs on a thread of its own once
+/// the first frame is up, and the picker redraws with the statuses when it is done.
+pub struct ProfileList {
+    ctx: Context,
+    listing: crate::aws_files::Listing,
+    /// The listing's profiles, in the order shown.
+    order: Vec<usize>,
+    widths: [usize; 4],
+    texts: Vec<std::sync::OnceLock<String>>,
+    /// The status of each row once known.
+    status: std::sync::Mutex<Vec<Option<String>>>,
+    /// Set by the loader when aws-config's profiles are at hand; taken by `changed`.
+    loaded: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    loader: std::sync::Once,
+    announced: std::sync::atomic::AtomicBool,
+    stores: std::sync::OnceLock<(
+        Option<crate::cache::Cache>,
+        Option<crate::sso::cache::TokenCache>,
+    )>,
+}
+
+impl ProfileList {
+    pub fn new(ctx: &Context) -> Result<ProfileList, Error> {
+        let listing = crate::aws_files::Listing::read(ctx.env())?;
+        let frecency = crate::frecency::Frecency::load(ctx.env());
+        let scores = frecency.scores(crate::time::now());
+        // Only the profiles with a count move; the rest keep the files' order.
+        let mut used: Vec<(f64, usize)> = (0..listing.len())
+            .filter_map(|i| Some((*scores.get(listing.name(i))?, i)))
+            .filter(|(score, _)| *score > 0.0)
+            .collect();
+        used.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut first = vec![false; listing.len()];
+        for (_, i) in &used {
+            first[*i] = true;
+        }
+        let order: Vec<usize> = used
+            .iter()
+            .map(|(_, i)| *i)
+            .chain((0..listing.len()).filter(|i| !first[*i]))
+            .collect();
+        let mut widths = [0usize; 4];
+        for i in 0..listing.len() {
+            for (w, c) in widths.iter_mut().zip(shown(&listing, i)) {
+                *w = (*w).max(crate::error::escaped_width(c));
+            }
+        }
+        Ok(ProfileList {
+            ctx: ctx.clone(),
+            texts: (0..order.len())
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
+            status: std::sync::Mutex::new(vec![None; order.len()]),
+            listing,
+            order,
+            widths,
+            loaded: Default::default(),
+            loader: std::sync::Once::new(),
+            announced: std::sync::atomic::AtomicBool::new(false),
+            stores: std::sync::OnceLock::new(),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The profile of row `row`.
+    pub fn name(&self, row: usize) -> &str {
+        self.listing.name(self.order[row])
+    }
+
+    /// Reads the profiles with aws-config on a thread of its own, once the first frame is
+    /// on screen (so that it doesn't slow that frame down).
+    fn load_in_background(&self) {
+        self.loader.call_once(|| {
+            let (ctx, flag) = (self.ctx.clone(), self.loaded.clone());
+            std::thread::spawn(move || {
+                if ctx.profiles().is_ok() {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        });
+    }
+
+    /// What is at hand for row `row`: its cached credentials and how long they last, or a
+    /// valid SSO token. Asked only for the lines on screen.
+    fn status_of(&self, row: usize) -> String {
+        let (cache, tokens) = self.stores.get_or_init(|| {
+            (
+                crate::cache::Cache::open(CacheMode::Use, self.ctx.env()).ok(),
+                crate::sso::cache::TokenCache::open(self.ctx.env()),
+            )
+        });
+        let Ok(profiles) = self.ctx.profiles() else {
+            return String::new();
+        };
+        let name = self.name(row);
+        match self.listing.kind(self.order[row]) {
+            "sso" => crate::sso::SsoConfig::from_profile(profiles, name)
+                .ok()
+                .flatten()
+                .and_then(|cfg| tokens.as_ref()?.read_token(&cfg))
+                .filter(|t| t.left() > 0)
+                .map_or(String::new(), |_| "signed in".into()),
+            "role" => cache
+                .as_ref()
+                .and_then(|c| {
+                    engine::plan(&self.ctx, Request::new(name).ok()?)
+                        .ok()?
+                        .cached_until(c)
+                })
+                .map_or(String::new(), |e| {
                     let left = e - crate::time::now();
                     if left >= 3600 {
                         format!("cached {}h{:02}m", left / 3600, left % 3600 / 60)
@@ -291,18 +387,62 @@ pub fn picker_lines(ctx: &Context) -> Result<(Vec<String>, Vec<String>), Error> 
                         format!("cached {}m", left / 60)
                     }
                 }),
-            };
-            vec![
-                name.to_string(),
-                kind.to_string(),
-                account.unwrap_or_default(),
-                role.unwrap_or_default(),
-                status,
-            ]
+            _ => String::new(),
+        }
+    }
+}
+
+/// A profile's cells but the status: name, kind, account and role, as they are.
+fn shown(listing: &crate::aws_files::Listing, i: usize) -> [&str; 4] {
+    let (account, role) = account_and_role_ref(|k| listing.get(i, k));
+    [
+        listing.name(i),
+        listing.kind(i),
+        account.unwrap_or_default(),
+        role.unwrap_or_default(),
+    ]
+}
+
+impl crate::picker::Items for ProfileList {
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    fn text(&self, row: usize) -> &str {
+        self.texts[row].get_or_init(|| {
+            let c = shown(&self.listing, self.order[row]).map(crate::error::escape_controls);
+            let w = &self.widths;
+            format!(
+                "{:w0$}  {:w1$}  {:w2$}  {:w3$}",
+                c[0],
+                c[1],
+                c[2],
+                c[3],
+                w0 = w[0],
+                w1 = w[1],
+                w2 = w[2],
+                w3 = w[3]
+            )
         })
-        .collect();
-    let lines = table(&rows).lines().map(String::from).collect();
-    Ok((names.iter().map(|n| n.to_string()).collect(), lines))
+    }
+
+    fn line(&self, row: usize) -> String {
+        use std::sync::atomic::Ordering;
+        let text = self.text(row);
+        if !self.loaded.load(Ordering::SeqCst) {
+            return text.trim_end().to_string();
+        }
+        let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        let s = status[row].get_or_insert_with(|| self.status_of(row));
+        format!("{text}  {s}").trim_end().to_string()
+    }
+
+    /// Asked between frames: the first time, it starts reading the statuses.
+    fn changed(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.load_in_background();
+        self.loaded.load(Ordering::SeqCst) && !self.announced.swap(true, Ordering::SeqCst)
+    }
 }
 
 /// The account and role a profile leads to: from its role ARN, or its SSO account and role.
@@ -311,16 +451,24 @@ pub fn account_and_role(
     name: &str,
 ) -> (Option<String>, Option<String>) {
     let p = profiles.get_profile(name);
-    let get = |k: &str| p.and_then(|p| p.get(k));
+    account_and_role_of(|k| p.and_then(|p| p.get(k)))
+}
+
+/// `account_and_role`, from a profile's keys.
+fn account_and_role_of<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> (Option<String>, Option<String>) {
+    let (account, role) = account_and_role_ref(get);
+    (account.map(String::from), role.map(String::from))
+}
+
+/// `account_and_role_of`, borrowed.
+fn account_and_role_ref<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> (Option<&'a str>, Option<&'a str>) {
     match (get("role_arn"), get("sso_account_id")) {
-        (Some(arn), _) => (
-            arn.split(':').nth(4).map(String::from),
-            arn.rsplit('/').next().map(String::from),
-        ),
-        (None, Some(account)) => (
-            Some(account.to_string()),
-            get("sso_role_name").map(String::from),
-        ),
+        (Some(arn), _) => (arn.split(':').nth(4), arn.rsplit('/').next()),
+        (None, Some(account)) => (Some(account), get("sso_role_name")),
         _ => (None, None),
     }
 }

@@ -75,7 +75,8 @@ fn arrows_choose_and_the_last_profile_comes_first_with_its_cache() {
     );
     env.set("STSENV_PROFILE", "prod-readonly");
     let tty = Tmux::run(&env, &[BIN, "assume", "-s", "bash"]);
-    let screen = tty.wait_for("assume>", 1);
+    // The status column comes a moment after the first frame.
+    let screen = tty.wait_for("cached", 1);
     let listed: Vec<&str> = screen
         .lines()
         .skip(2)
@@ -85,11 +86,69 @@ fn arrows_choose_and_the_last_profile_comes_first_with_its_cache() {
         listed[0].contains("prod-readonly") && listed[0].contains("cached"),
         "{screen}"
     );
+    // The rest in the files' order: the config's, then the credentials file's.
+    let rest: Vec<&str> = listed[1..]
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(rest, ["dev-admin", "payments-prod", "base"], "{screen}");
     tty.send_key("Down");
     tty.send_key("Enter");
     let (rc, out, _) = tty.finish();
     assert_eq!(rc, 0);
-    assert!(out.contains("export STSENV_PROFILE='base'"), "{out}");
+    assert!(out.contains("export STSENV_PROFILE='dev-admin'"), "{out}");
+}
+
+/// The picker learns: profiles assumed often and lately come first (zoxide's frecency),
+/// ties in the files' order; the counts are kept private in stsenv's data folder.
+#[test]
+fn the_most_used_profiles_come_first() {
+    let sts = FakeSts::numbered(3600);
+    let env = env_for(&sts);
+    for target in [
+        "payments-prod",
+        "payments-prod",
+        "payments-prod",
+        "base",
+        "base",
+    ] {
+        let out = env.stsenv(&["assume", target, "-s", "bash"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let exec = env.stsenv(&["exec", "prod-readonly", "--", "true"]);
+    assert!(exec.status.success(), "{}", stderr(&exec));
+    let tty = Tmux::run(&env, &[BIN, "assume", "-s", "bash"]);
+    let screen = tty.wait_for("assume>", 1);
+    let order: Vec<&str> = screen
+        .lines()
+        .skip(2)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            l.trim_start_matches(['>', ' '])
+                .split_whitespace()
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        order,
+        ["payments-prod", "base", "prod-readonly", "dev-admin"],
+        "{screen}"
+    );
+    // Typing still filters by fuzzy match: the best match first, whatever the counts.
+    tty.send_keys_literal("prod-r");
+    tty.wait_for("1/4", 1);
+    tty.send_key("Enter");
+    let (rc, out, _) = tty.finish();
+    assert_eq!(rc, 0);
+    assert!(
+        out.contains("export STSENV_PROFILE='prod-readonly'"),
+        "{out}"
+    );
+    let file = env.home().join(".local/share/stsenv/frecency");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
 }
 
 #[test]
