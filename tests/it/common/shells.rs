@@ -19,9 +19,8 @@ pub const ALL: [Sh; 5] = [Sh::Bash, Sh::Zsh, Sh::Dash, Sh::Fish, Sh::Nu];
 
 /// The nushell release the tests are written against: what scripts/test.sh installs.
 pub const NU_VERSION: &str = "0.115.1";
-const NU_INSTALL: &str =
-    "run scripts/test.sh, or `npm install --prefix .tools/nu nushell@0.115.1` \
-and put .tools/nu/node_modules/@nushell/linux-x64/bin on PATH";
+const NU_INSTALL: &str = "`npm install --prefix .tools/nu nushell@0.115.1`, \
+with .tools/nu/node_modules/@nushell/linux-x64/bin on PATH";
 
 /// Every variable stsenv may touch, read back after each eval: what it sets, and what it
 /// unsets.
