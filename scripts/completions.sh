@@ -10,3 +10,4 @@ bin=target/debug/stsenv
 "$bin" completions fish >completions/stsenv.fish
 "$bin" completions powershell >completions/_stsenv.ps1
 "$bin" completions elvish >completions/stsenv.elv
+"$bin" completions nu >completions/stsenv.nu

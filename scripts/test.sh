@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need when it is missing
 # (zsh, fish, dash, tmux, shellcheck, elvish from Debian; moto's server, the aws CLI and boto3
-# from PyPI, at pinned versions), checks the formatting and the lints, then runs `cargo test`.
-# Extra arguments go to cargo test.
+# from PyPI; nushell from npm; at pinned versions), checks the formatting and the lints, then
+# runs `cargo test`. Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
-for tool in zsh fish dash tmux shellcheck elvish; do
+for tool in zsh fish dash tmux shellcheck elvish npm; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -30,6 +30,28 @@ if ! pinned moto 5.2.1 || ! pinned awscli 1.45.11 || ! pinned boto3 1.43.11; the
 fi
 # pyenv installs put new commands behind shims that need a rehash.
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+
+# nushell: the official release binary from the npm registry's `nushell` package, pinned
+# (tests/it/common/shells.rs NU_VERSION), in .tools/nu, which git ignores. The package's own
+# .bin/nu is a node wrapper; the tests run the binary itself.
+NU_VERSION=0.115.1
+nu_bin() {
+  for d in "$PWD"/.tools/nu/node_modules/@nushell/*/bin; do
+    if [ -x "$d/nu" ]; then echo "$d"; return; fi
+  done
+}
+if [ "$("$(nu_bin)/nu" --version 2>/dev/null)" != "$NU_VERSION" ]; then
+  echo "scripts/test.sh: installing nushell $NU_VERSION into .tools/nu" >&2
+  mkdir -p .tools/nu
+  npm install --prefix .tools/nu --no-save --no-package-lock --no-audit --no-fund \
+    --loglevel=error "nushell@$NU_VERSION"
+fi
+if [ -z "$(nu_bin)" ]; then
+  echo "scripts/test.sh: nushell $NU_VERSION is not in .tools/nu after npm install" >&2
+  exit 1
+fi
+PATH="$(nu_bin):$PATH"
+export PATH
 
 cargo fmt --check
 cargo clippy --locked --all-targets -- -D warnings

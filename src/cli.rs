@@ -16,7 +16,8 @@ use crate::shell::{CompletionShell, Dialect, InitShell, COMPLETE_VAR};
 and print the statements that put its temporary credentials into your shell.\n\n\
   eval \"$(stsenv assume prod-admin)\"                        # bash, zsh, sh\n\
   stsenv assume prod-admin | source                          # fish\n\
-  stsenv assume prod-admin | Out-String | Invoke-Expression  # PowerShell"
+  stsenv assume prod-admin | Out-String | Invoke-Expression  # PowerShell\n\
+  stsenv assume prod-admin | from json | load-env            # nushell"
 )]
 pub struct Cli {
     /// Say on stderr what stsenv does, step by step (never a secret)
@@ -77,7 +78,8 @@ stsenv console prod-admin --print          # the sign-in URL on stdout (valid 15
         after_help = "bash:       eval \"$(stsenv init bash)\"        (in ~/.bashrc)\n\
 zsh:        eval \"$(stsenv init zsh)\"         (in ~/.zshrc)\n\
 fish:       stsenv init fish | source           (in ~/.config/fish/config.fish)\n\
-PowerShell: Invoke-Expression (& stsenv init powershell | Out-String)   (in $PROFILE)"
+PowerShell: Invoke-Expression (& stsenv init powershell | Out-String)   (in $PROFILE)\n\
+nushell:    stsenv init nu | save -f ~/.stsenv.nu   (once; then `source ~/.stsenv.nu` in config.nu)"
     )]
     Init {
         #[arg(value_enum)]
@@ -98,7 +100,8 @@ PowerShell: Invoke-Expression (& stsenv init powershell | Out-String)   (in $PRO
 zsh:        stsenv completions zsh > \"${fpath[1]}/_stsenv\"\n\
 fish:       stsenv completions fish > ~/.config/fish/completions/stsenv.fish\n\
 PowerShell: stsenv completions powershell | Out-String | Invoke-Expression   (in $PROFILE)\n\
-elvish:     eval (stsenv completions elvish | slurp)   (in rc.elv)"
+elvish:     eval (stsenv completions elvish | slurp)   (in rc.elv)\n\
+nushell:    stsenv completions nu | save -f ~/.stsenv-completions.nu   (once; then `source ~/.stsenv-completions.nu` in config.nu)"
     )]
     Completions {
         #[arg(value_enum)]

@@ -51,6 +51,8 @@ mod tests {
         assert_eq!(from_name("/usr/bin/zsh"), Some(Shell::ZSH));
         assert_eq!(from_name("dash"), Some(Shell::SH));
         assert_eq!(from_name("pwsh.exe"), Some(Shell::POWERSHELL));
+        assert_eq!(from_name("nu\n"), Some(Shell::NU));
+        assert_eq!(from_name("/home/u/.cargo/bin/nu"), Some(Shell::NU));
         assert_eq!(from_name("elvish"), None, "completion only");
         assert_eq!(from_name("cargo"), None);
     }

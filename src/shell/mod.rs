@@ -9,6 +9,7 @@ mod dotenv;
 mod elvish;
 mod fish;
 mod json;
+mod nu;
 mod posix;
 mod pwsh;
 
@@ -30,12 +31,13 @@ pub use posix::{
 pub const COMPLETE_VAR: &str = "STSENV_COMPLETE";
 
 /// Every shell, in the order `--help` lists them.
-static SHELLS: [&Def; 6] = [
+static SHELLS: [&Def; 7] = [
     &posix::BASH,
     &posix::ZSH,
     &posix::SH,
     &fish::FISH,
     &pwsh::POWERSHELL,
+    &nu::NU,
     &elvish::ELVISH,
 ];
 
@@ -78,6 +80,7 @@ impl Shell {
     pub const SH: Shell = Shell(&posix::SH);
     pub const FISH: Shell = Shell(&fish::FISH);
     pub const POWERSHELL: Shell = Shell(&pwsh::POWERSHELL);
+    pub const NU: Shell = Shell(&nu::NU);
 
     /// Every shell of the table.
     pub fn all() -> impl Iterator<Item = Shell> {

@@ -12,7 +12,7 @@ const ROLE: &str = "arn:aws:iam::123456789012:role/hostile";
 
 /// Values that break naive quoting somewhere: every quote kind, backslashes (one trailing),
 /// command substitution, separators, line breaks, globs, spaces, non-ASCII.
-const HOSTILE: [&str; 18] = [
+pub const HOSTILE: [&str; 18] = [
     "it's",
     "\"double\"",
     "\u{2018}curly\u{2019} \u{201A}low\u{201B}",
@@ -415,27 +415,42 @@ fn a_failed_assume_changes_no_variable_in_any_shell() {
             text.contains("EVAL-FAILED") && !text.contains("SHOULD-NOT-RUN"),
             "{sh:?}: {text}"
         );
-        // `set -e` scripts stop at the failed eval, with the old identity untouched.
-        if sh != Sh::Fish {
-            let script = format!(
+        // `set -e` scripts stop at the failed eval, with the old identity untouched; in nu
+        // the failed pipeline itself stops the script.
+        let stop = match sh {
+            Sh::Fish => None,
+            Sh::Nu => Some(format!(
+                "^$env.STSENV assume {ROLE} --endpoint-url {} | from json | load-env; print CONTINUED",
+                sts.url
+            )),
+            _ => Some(format!(
                 "set -e; eval \"$(\"$STSENV\" assume {ROLE} --endpoint-url {})\"; echo CONTINUED",
                 sts.url
-            );
+            )),
+        };
+        if let Some(script) = stop {
             let out = sh.run(&env, &script, &[]);
             assert!(
                 !out.status.success() && !stdout(&out).contains("CONTINUED"),
                 "{sh:?}"
             );
         }
+        let apply = sh.apply(&[ROLE, "--endpoint-url", &sts.url]);
+        let ignored = match sh {
+            Sh::Nu => apply.replace("print EVAL-FAILED; exit 3", ""),
+            _ => format!(
+                "{} 2>/dev/null",
+                apply
+                    .split(" ||")
+                    .next()
+                    .unwrap()
+                    .split("; or")
+                    .next()
+                    .unwrap()
+            ),
+        };
         let script = format!(
-            "{} 2>/dev/null; {}",
-            sh.apply(&[ROLE, "--endpoint-url", &sts.url])
-                .split(" ||")
-                .next()
-                .unwrap()
-                .split("; or")
-                .next()
-                .unwrap(),
+            "{ignored}; {}",
             sh.dump(&[
                 "AWS_ACCESS_KEY_ID",
                 "AWS_SECRET_ACCESS_KEY",

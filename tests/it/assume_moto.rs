@@ -19,6 +19,10 @@ fn assume_and_ask(env: &TestEnv, sh: Sh, args: &[&str], unquoted: bool) -> (shel
     let dump = sh.dump(&shells::vars());
     let script = match sh {
         Sh::Fish => format!("{apply}; {ask}; or exit 4; {dump}"),
+        // A failed external stops nu's script.
+        Sh::Nu => format!(
+            "{apply}; ^aws sts get-caller-identity --query Arn --output text | save -f ($env.HOME | path join arn.txt); {dump}"
+        ),
         _ => format!("{apply}; {ask} || exit 4; {dump}"),
     };
     let out = sh.run(env, &script, &[]);

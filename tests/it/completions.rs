@@ -1,14 +1,16 @@
 //! Tab completion through the real shells, with profile names read live from the config.
 
+use crate::common::shells::{self, Sh};
 use crate::common::tty::Tmux;
 use crate::common::*;
 
-const SCRIPTS: [(&str, &str); 5] = [
+const SCRIPTS: [(&str, &str); 6] = [
     ("bash", "stsenv.bash"),
     ("zsh", "_stsenv"),
     ("fish", "stsenv.fish"),
     ("powershell", "_stsenv.ps1"),
     ("elvish", "stsenv.elv"),
+    ("nu", "stsenv.nu"),
 ];
 
 fn repo_file(name: &str) -> std::path::PathBuf {
@@ -347,4 +349,112 @@ fn elvish_completes_live_profile_names() {
         "{screen}"
     );
     assert!(!screen.contains("CAND-prod"), "{screen}");
+}
+
+/// What nu offers at the end of `line`, after `setup`, as its IDE mode computes it (it runs
+/// the custom completers, so stsenv is called back for real).
+fn nu_complete(env: &TestEnv, setup: &str, line: &str) -> Vec<String> {
+    Sh::Nu.require();
+    let text = format!("{setup}\n{line}");
+    let file = env.write("complete.nu", &text);
+    let out = env
+        .command("nu")
+        .args([
+            "--no-config-file",
+            "--ide-complete",
+            &text.len().to_string(),
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+    json["completions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{json}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn nu_completes_flags_values_and_live_profile_names() {
+    let env = env_with_profiles();
+    let load = format!(
+        "source {}",
+        Sh::Nu.word(repo_file("stsenv.nu").to_str().unwrap())
+    );
+    assert_eq!(
+        nu_complete(&env, &load, "stsenv assume d"),
+        ["dev", "dev-admin"]
+    );
+    assert_eq!(nu_complete(&env, &load, "stsenv exec pr"), ["prod"]);
+    assert_eq!(
+        nu_complete(
+            &env,
+            &load,
+            &format!("stsenv assume {} --profile de", role_arn("x"))
+        ),
+        ["dev", "dev-admin"]
+    );
+    assert_eq!(
+        nu_complete(&env, &load, "stsenv assume dev --sh"),
+        ["--shell"]
+    );
+    assert_eq!(
+        nu_complete(&env, &load, "stsenv assume dev --shell n"),
+        ["nu"]
+    );
+    assert!(nu_complete(&env, &load, "stsenv as").contains(&"assume".to_string()));
+    // A profile added now completes, with nothing reloaded.
+    let mut config = std::fs::read_to_string(env.home().join(".aws/config")).unwrap();
+    config.push_str("[profile dev-new]\nregion = us-east-1\n");
+    env.write(".aws/config", &config);
+    assert_eq!(
+        nu_complete(&env, &load, "stsenv assume dev-"),
+        ["dev-admin", "dev-new"]
+    );
+    // The hook's assume completes as `stsenv assume` does.
+    let init = shells::nu_init(&env, BIN);
+    assert_eq!(
+        nu_complete(&env, &init, "assume dev-"),
+        ["dev-admin", "dev-new"]
+    );
+    assert_eq!(
+        nu_complete(&env, &init, "assume dev --no-c"),
+        ["--no-cache"]
+    );
+}
+
+#[test]
+fn interactive_nu_completes_a_profile_name_with_its_role_arn() {
+    Sh::Nu.require();
+    let env = env_with_profiles();
+    let init = shells::nu_init(&env, BIN);
+    let tty = Tmux::interactive(
+        &env,
+        &[
+            "env",
+            "TERM=xterm-256color",
+            "nu",
+            "--no-config-file",
+            "--no-history",
+        ],
+    );
+    tty.wait_for(">", 1);
+    tty.type_line(&format!("{init}; print LOADED"));
+    tty.wait_for("LOADED", 1);
+    tty.send_keys_literal("stsenv assume dev");
+    tty.send_key("Tab");
+    let screen = tty.wait_for("dev-admin", 1);
+    assert!(
+        screen.contains(&role_arn("dev-admin")),
+        "nu shows the role ARN: {screen}"
+    );
+    assert!(!screen.contains("prod"), "{screen}");
+    tty.send_key("C-c");
+    tty.send_keys_literal("assume pr");
+    tty.send_key("Tab");
+    tty.wait_for("assume prod", 1);
 }

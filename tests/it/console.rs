@@ -688,9 +688,10 @@ fn endpoint_failures_are_one_line_in_words() {
     assert!(browser_urls(&env).is_empty());
 }
 
-fn hook_line(sh: Sh) -> String {
+fn hook_line(env: &TestEnv, sh: Sh) -> String {
     match sh {
         Sh::Fish => format!("{} init fish | source", sh.word(BIN)),
+        Sh::Nu => shells::nu_init(env, BIN),
         _ => format!("eval \"$({} init {})\"", sh.word(BIN), sh.program()),
     }
 }
@@ -700,13 +701,16 @@ fn assume_dash_c_in_the_hooks_assumes_here_and_opens_the_console() {
     let sts = FakeSts::numbered(3600);
     let fed = Federation::start(&[]);
     let env = env_for(&sts);
-    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
+    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Nu] {
         for flag in ["-c", "--console"] {
             let _ = std::fs::remove_file(env.home().join("browser-urls"));
-            let strict = if sh == Sh::Fish { "" } else { "set -u; " };
+            let strict = match sh {
+                Sh::Fish | Sh::Nu => "",
+                _ => "set -u; ",
+            };
             let script = format!(
                 "{strict}{}; assume {flag} deploy --no-cache; {}",
-                hook_line(sh),
+                hook_line(&env, sh),
                 sh.dump(&shells::vars())
             );
             let out = sh.run(&env, &script, &[("STSENV_FEDERATION_URL", &fed.url())]);
@@ -727,13 +731,25 @@ fn assume_dash_c_in_the_hooks_assumes_here_and_opens_the_console() {
         }
         // A failed assume opens nothing and changes nothing.
         let _ = std::fs::remove_file(env.home().join("browser-urls"));
-        let status = if sh == Sh::Fish { "$status" } else { "$?" };
-        let script = format!(
-            "{}; assume -c nosuch 2>/dev/null; echo rc={status}",
-            hook_line(sh)
-        );
+        let script = match sh {
+            Sh::Nu => format!(
+                "{}; try {{ assume -c nosuch }} catch {{ }}; print $'rc=($env.LAST_EXIT_CODE)'",
+                hook_line(&env, sh)
+            ),
+            _ => {
+                let status = if sh == Sh::Fish { "$status" } else { "$?" };
+                format!(
+                    "{}; assume -c nosuch 2>/dev/null; echo rc={status}",
+                    hook_line(&env, sh)
+                )
+            }
+        };
         let out = sh.run(&env, &script, &[("STSENV_FEDERATION_URL", &fed.url())]);
-        assert!(!stdout(&out).contains("rc=0"), "{sh:?}: {}", stdout(&out));
+        assert!(
+            stdout(&out).contains("rc=") && !stdout(&out).contains("rc=0"),
+            "{sh:?}: {}",
+            stdout(&out)
+        );
         assert!(browser_urls(&env).is_empty(), "{sh:?}");
     }
 }

@@ -212,14 +212,16 @@ fn clap_stays_in_the_command_layer() {
             continue;
         }
         // The one exception: the shell table, whose choices are clap values (as in zoxide
-        // and fnm) and whose files hold each shell's completion generator.
+        // and fnm) and whose files hold each shell's completion generator (an EnvCompleter,
+        // whose `write_complete` is handed the `clap::Command` to complete).
         let allowed = file.starts_with("shell/");
         for line in text.lines().filter(|l| l.contains("clap")) {
             let ok = allowed
                 && (line.contains("ValueEnum")
                     || line.contains("PossibleValue")
                     || line.contains("clap_complete::env::")
-                    || line.contains("clap_complete::engine::"));
+                    || line.contains("clap_complete::engine::")
+                    || line.trim() == "cmd: &mut clap::Command,");
             if !ok {
                 wrong.push(format!("{file}: {}", line.trim()));
             }

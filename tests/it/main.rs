@@ -17,6 +17,7 @@ mod hardening;
 mod layers;
 mod mfa_cache;
 mod networks;
+mod nu;
 mod picker;
 mod process_cache;
 mod profiles;

@@ -124,6 +124,7 @@ fn random_values_round_trip_through_every_real_shell() {
             Sh::Zsh => Shell::ZSH,
             Sh::Dash => Shell::SH,
             Sh::Fish => Shell::FISH,
+            Sh::Nu => Shell::NU,
         };
         let text = Dialect::from(shell)
             .render(&change(&values))
@@ -134,6 +135,10 @@ fn random_values_round_trip_through_every_real_shell() {
         let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let apply = match sh {
             Sh::Fish => format!("source {}", script_path.display()),
+            Sh::Nu => format!(
+                "open --raw {} | from json | load-env",
+                sh.word(&script_path.display().to_string())
+            ),
             _ => format!(". {}", script_path.display()),
         };
         let out = sh.run(&env, &format!("{apply}; {}", sh.dump(&name_refs)), &[]);
@@ -197,6 +202,7 @@ fn nul_is_refused_by_every_syntax() {
         Dialect::from(Shell::BASH),
         Dialect::from(Shell::FISH),
         Dialect::from(Shell::POWERSHELL),
+        Dialect::from(Shell::NU),
         Dialect::Dotenv,
     ];
     for shell in dialects {

@@ -4,7 +4,7 @@
 use crate::common::demo;
 use crate::common::demo::ROLE as DEMO;
 use crate::common::fake_sts::FakeSts;
-use crate::common::shells::Sh;
+use crate::common::shells::{self, Sh};
 use crate::common::*;
 
 /// Security round 2, finding 2: A refresh replays the original arguments and never signs with
@@ -27,9 +27,10 @@ fn refresh_replays_every_argument_and_never_signs_with_the_session() {
         "team=ro",
         "--no-cache",
     ];
-    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
+    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Nu] {
         let refresh = match sh {
             Sh::Fish => "\"$STSENV\" refresh --shell fish | source; or exit 4".to_string(),
+            Sh::Nu => "^$env.STSENV refresh --shell nu | from json | load-env".to_string(),
             _ => format!(
                 "eval \"$(\"$STSENV\" refresh --shell {})\" || exit 4",
                 sh.flag()
@@ -40,7 +41,7 @@ fn refresh_replays_every_argument_and_never_signs_with_the_session() {
         assert!(out.status.success(), "{sh:?}: {}", stderr(&out));
     }
     let calls = sts.calls("AssumeRole");
-    assert_eq!(calls.len(), 6);
+    assert_eq!(calls.len(), 8);
     for (i, c) in calls.iter().enumerate() {
         assert_eq!(c.param("Policy"), Some(policy), "call {i}");
         assert_eq!(c.param("RoleSessionName"), Some("restricted"), "call {i}");
@@ -119,9 +120,10 @@ fn refresh_of_a_role_arn_keeps_the_profile_and_endpoint_and_takes_odd_names() {
 fn the_hooks_auto_refresh_replays_the_arguments() {
     let sts = FakeSts::numbered(3600);
     let env = demo::env(&sts);
-    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish] {
+    for sh in [Sh::Bash, Sh::Zsh, Sh::Fish, Sh::Nu] {
         let init = match sh {
             Sh::Fish => "\"$STSENV\" init fish | source".to_string(),
+            Sh::Nu => shells::nu_init(&env, BIN),
             _ => format!("eval \"$(\"$STSENV\" init {})\"", sh.program()),
         };
         // The session is made to look nearly expired; the prompt hook then refreshes it.
@@ -129,6 +131,7 @@ fn the_hooks_auto_refresh_replays_the_arguments() {
             Sh::Fish => {
                 "set -gx STSENV_EXPIRES (math (date +%s) + 60); set -g STSENV_AUTO_REFRESH 1"
             }
+            Sh::Nu => "$env.STSENV_EXPIRES = ((date now | into int) // 1_000_000_000 + 60 | into string); $env.STSENV_AUTO_REFRESH = '1'",
             _ => "STSENV_EXPIRES=$(( $(date +%s) + 60 )); STSENV_AUTO_REFRESH=1",
         };
         let script = format!(
@@ -143,7 +146,7 @@ fn the_hooks_auto_refresh_replays_the_arguments() {
         );
     }
     let calls = sts.calls("AssumeRole");
-    assert_eq!(calls.len(), 6);
+    assert_eq!(calls.len(), 8);
     for c in &calls {
         assert_eq!(c.param("RoleSessionName"), Some("restricted"));
         assert_eq!(c.param("Tags.member.1.Value"), Some("ro"));

@@ -29,7 +29,7 @@ fn init_line(sh: Sh, stsenv: &str) -> String {
 }
 
 fn dump_to(sh: Sh, file: &str) -> String {
-    format!("{} > \"$HOME/{file}\"", sh.dump(&shells::vars()))
+    sh.dump_to(&shells::vars(), file)
 }
 
 fn read_dump(env: &TestEnv, file: &str) -> shells::Vars {
@@ -251,14 +251,18 @@ fn clear_unsets_everything_assume_sets() {
             sh.apply(&["deploy"]),
             dump_to(sh, "vars")
         );
-        let script = if sh == Sh::Fish {
-            format!(
+        let script = match sh {
+            Sh::Fish => format!(
                 "{}; \"$STSENV\" clear | source; {}",
                 sh.apply(&["deploy"]),
                 dump_to(sh, "vars")
-            )
-        } else {
-            script
+            ),
+            Sh::Nu => format!(
+                "{}; ^$env.STSENV clear | from json | load-env; {}",
+                sh.apply(&["deploy"]),
+                dump_to(sh, "vars")
+            ),
+            _ => script,
         };
         let out = sh.run(&env, &script, &[]);
         assert!(out.status.success(), "{sh:?}: {}", stderr(&out));

@@ -12,9 +12,15 @@ pub enum Sh {
     Zsh,
     Dash,
     Fish,
+    Nu,
 }
 
-pub const ALL: [Sh; 4] = [Sh::Bash, Sh::Zsh, Sh::Dash, Sh::Fish];
+pub const ALL: [Sh; 5] = [Sh::Bash, Sh::Zsh, Sh::Dash, Sh::Fish, Sh::Nu];
+
+/// The nushell release the tests are written against: what scripts/test.sh installs.
+pub const NU_VERSION: &str = "0.115.1";
+const NU_INSTALL: &str = "`npm install --prefix .tools/nu nushell@0.115.1`, \
+with .tools/nu/node_modules/@nushell/linux-x64/bin on PATH";
 
 /// Every variable stsenv may touch, read back after each eval: what it sets, and what it
 /// unsets.
@@ -33,6 +39,7 @@ impl Sh {
             Sh::Zsh => "zsh",
             Sh::Dash => "dash",
             Sh::Fish => "fish",
+            Sh::Nu => "nu",
         }
     }
 
@@ -43,6 +50,7 @@ impl Sh {
             Sh::Zsh => "zsh",
             Sh::Dash => "sh",
             Sh::Fish => "fish",
+            Sh::Nu => "nu",
         }
     }
 
@@ -52,6 +60,7 @@ impl Sh {
             Sh::Zsh => &["-f", "-c"],
             Sh::Dash => &["-c"],
             Sh::Fish => &["--no-config", "-c"],
+            Sh::Nu => &["--no-config-file", "-c"],
         }
     }
 
@@ -61,14 +70,24 @@ impl Sh {
             Sh::Zsh => "apt-get install zsh",
             Sh::Dash => "apt-get install dash",
             Sh::Bash => "apt-get install bash",
+            Sh::Nu => NU_INSTALL,
         };
         super::require(self.program(), install);
+        if self == Sh::Nu {
+            require_nu_version();
+        }
     }
 
     /// Quotes one word for this shell's command line (test input, not stsenv's output).
     pub fn word(self, s: &str) -> String {
         match self {
             Sh::Fish => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+            // A raw string with more `#` than any run of them in `s`: nothing inside is special.
+            Sh::Nu => {
+                let longest = s.split(|c| c != '#').map(str::len).max().unwrap_or(0);
+                let hashes = "#".repeat(longest + 1);
+                format!("r{hashes}'{s}'{hashes}")
+            }
             _ => format!("'{}'", s.replace('\'', "'\\''")),
         }
     }
@@ -78,12 +97,24 @@ impl Sh {
     pub fn dump(self, names: &[&str]) -> String {
         let list = names.join(" ");
         match self {
+            Sh::Nu => format!("{} | print --no-newline", nu_dump_value(names)),
             Sh::Fish => format!(
                 "for v in {list}; if set -q $v; printf '%s=%s\\0' $v \"$$v\"; else; printf '%s!\\0' $v; end; end"
             ),
             _ => format!(
                 "for v in {list}; do if eval \"[ -n \\\"\\${{$v+x}}\\\" ]\"; then eval \"printf '%s=%s\\\\0' \\\"\\$v\\\" \\\"\\${{$v}}\\\"\"; else printf '%s!\\0' \"$v\"; fi; done"
             ),
+        }
+    }
+
+    /// A script fragment that writes the dump to `$HOME/file`.
+    pub fn dump_to(self, names: &[&str], file: &str) -> String {
+        match self {
+            Sh::Nu => format!(
+                "{} | save -f ($env.HOME | path join {file})",
+                nu_dump_value(names)
+            ),
+            _ => format!("{} > \"$HOME/{file}\"", self.dump(names)),
         }
     }
 
@@ -114,6 +145,9 @@ impl Sh {
             Sh::Fish => format!(
                 "\"$STSENV\" {command} {words} | source; or begin; echo EVAL-FAILED; exit 3; end"
             ),
+            Sh::Nu => format!(
+                "try {{ ^$env.STSENV {command} {words} | from json | load-env }} catch {{ print EVAL-FAILED; exit 3 }}"
+            ),
             _ => format!(
                 "eval \"$(\"$STSENV\" {command} {words})\" || {{ echo EVAL-FAILED; exit 3; }}"
             ),
@@ -124,6 +158,40 @@ impl Sh {
     pub fn assume_script(self, args: &[&str]) -> String {
         format!("{}; {}", self.apply(args), self.dump(&vars()))
     }
+}
+
+/// The dump as a nu value (a string). A null (what `load-env` leaves for a removed variable,
+/// and what no child process sees) counts as unset.
+fn nu_dump_value(names: &[&str]) -> String {
+    format!(
+        "[{}] | each {{|v| let x = ($env | get --optional $v); if $x == null {{ $\"($v)!\\u{{0}}\" }} else {{ $\"($v)=($x)\\u{{0}}\" }} }} | str join",
+        names.join(" ")
+    )
+}
+
+/// Fails unless the `nu` on PATH is NU_VERSION (asked once).
+fn require_nu_version() {
+    static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let version = VERSION.get_or_init(|| {
+        let out = std::process::Command::new("nu")
+            .arg("--version")
+            .output()
+            .unwrap_or_else(|e| panic!("nu does not run ({e}): {NU_INSTALL}"));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    });
+    assert_eq!(
+        version, NU_VERSION,
+        "nu on PATH is {version:?}, not {NU_VERSION}: {NU_INSTALL}"
+    );
+}
+
+/// `stsenv init nu`, run from the binary `stsenv`, saved in HOME, and the line that loads it:
+/// nu sources only a file, named when the line is parsed.
+pub fn nu_init(env: &TestEnv, stsenv: &str) -> String {
+    let out = env.command(stsenv).args(["init", "nu"]).output().unwrap();
+    assert!(out.status.success(), "{}", super::stderr(&out));
+    let path = env.write("stsenv-init.nu", &super::stdout(&out));
+    format!("source {}", Sh::Nu.word(path.to_str().unwrap()))
 }
 
 /// Parses a dump; panics on anything else in stdout.
