@@ -24,5 +24,6 @@ mod quoting_props;
 mod refresh;
 mod shell_integration;
 mod sso;
+mod sso_code;
 mod sso_sync;
 mod write_profile;
