@@ -309,6 +309,63 @@ mod tests {
         }
     }
 
+    #[test]
+    fn each_flow_reuses_only_its_own_registration() {
+        let home = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([("HOME", home.path().to_str().unwrap())]);
+        let cache = TokenCache::open(&env).unwrap();
+        let c = cfg(Some("corp"), None);
+        let code = Registration {
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+            expires_at: time::now() + 86_400,
+            scopes: Some(vec!["sso:account:access".into()]),
+            grant: Grant::AuthorizationCode,
+        };
+        cache.write_registration(&c, &code).unwrap();
+        let text = std::fs::read_to_string(cache.registration_path(&c)).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "{{\"clientId\": \"id\", \"clientSecret\": \"secret\", \"expiresAt\": \"{}\", \"scopes\": [\"sso:account:access\"], \"grantTypes\": [\"authorization_code\", \"refresh_token\"]}}",
+                time::rfc3339(code.expires_at)
+            ),
+            "the AWS CLI v2's shape and key order"
+        );
+        assert_eq!(
+            cache.read_registration(&c, Grant::AuthorizationCode),
+            Some(code.clone())
+        );
+        assert_eq!(cache.read_registration(&c, Grant::DeviceCode), None);
+        let device = Registration {
+            scopes: None,
+            grant: Grant::DeviceCode,
+            ..code.clone()
+        };
+        cache.write_registration(&c, &device).unwrap();
+        let text = std::fs::read_to_string(cache.registration_path(&c)).unwrap();
+        assert!(
+            !text.contains("scopes") && !text.contains("grantTypes"),
+            "{text}"
+        );
+        assert_eq!(cache.read_registration(&c, Grant::DeviceCode), Some(device));
+        assert_eq!(cache.read_registration(&c, Grant::AuthorizationCode), None);
+        let ending = Registration {
+            expires_at: time::now() + WINDOW_SECS - 60,
+            ..code.clone()
+        };
+        cache.write_registration(&c, &ending).unwrap();
+        assert_eq!(
+            cache.read_registration(&c, Grant::AuthorizationCode),
+            None,
+            "15 minutes or less left"
+        );
+        cache.forget_registration(&c, "another-id");
+        assert!(cache.registration_path(&c).exists());
+        cache.forget_registration(&c, "id");
+        assert!(!cache.registration_path(&c).exists());
+    }
+
     // File names computed by the AWS CLI's own code (botocore 1.43, CPython 3.11).
     #[test]
     fn file_names_are_the_aws_clis() {

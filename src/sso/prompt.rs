@@ -132,20 +132,22 @@ impl device::Ui for TerminalUi {
             .unwrap_or(&a.verification_uri);
         let opened = self.open_browser && matches!(browser::open(target), browser::Opened::With(_));
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let lines = if opened {
-            format!(
-                "stsenv: opened your browser to approve the sign-in; if it didn't open, go to {}\nstsenv: check that the page shows the code {code} and approve it\n",
+        // IAM Identity Center's approval page no longer carries the code in its URL: the
+        // page shows it, and the person checks it against this one.
+        let lines = match (opened, &a.verification_uri_complete) {
+            (true, _) => format!(
+                "stsenv: opened your browser to approve the sign-in; if it didn't open, open {} in a browser (on any device)\nstsenv: check that the page shows the code {code} and approve it\n",
+                shown(target)
+            ),
+            (false, Some(complete)) => format!(
+                "stsenv: to sign in, open {} in a browser (on any device)\nstsenv: check that the page shows the code {code} and approve it (or open {} and enter the code)\n",
+                shown(complete),
                 shown(&a.verification_uri)
-            )
-        } else {
-            format!(
-                "stsenv: to sign in, open {} in a browser (on any device)\nstsenv: and enter the code {code}{}\n",
-                shown(&a.verification_uri),
-                a.verification_uri_complete
-                    .as_deref()
-                    .map(|u| format!(" (or open {}, which fills it in)", shown(u)))
-                    .unwrap_or_default()
-            )
+            ),
+            (false, None) => format!(
+                "stsenv: to sign in, open {} in a browser (on any device)\nstsenv: and enter the code {code}\n",
+                shown(&a.verification_uri)
+            ),
         };
         let _ = out.sink.write_all(lines.as_bytes());
         let _ = out.sink.flush();
