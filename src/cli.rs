@@ -231,9 +231,23 @@ pub struct LoginArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "profile")]
     pub sso_session: Option<String>,
 
-    /// Don't open a browser; print the URL and code to approve on any device
+    /// Don't open a browser; only print the URL to open (and, with a device code, the code)
     #[arg(long)]
     pub no_browser: bool,
+
+    /// Sign in with a device code, approved in a browser on any device, instead of a
+    /// browser on this machine coming back to it
+    #[arg(long)]
+    pub use_device_code: bool,
+
+    /// Sign in anew even when the cached token can be renewed with its refresh token
+    #[arg(long)]
+    pub force: bool,
+
+    /// How long the browser has to come back with the sign-in (seconds, or 30s, 5m)
+    /// [default: 10m]
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,16 +12,19 @@ use aws_config::profile::ProfileSet;
 use crate::aws_files;
 use crate::env::Env;
 use crate::error::Error;
-use crate::net::{CaSource, Net};
+use crate::net::{CaSource, Net, Variants};
 
 #[derive(Clone)]
 pub struct Context(Arc<Inner>);
 
+/// What a network is built for: its timeout, CA bundle and endpoint variants.
+type NetFor = (Duration, Option<PathBuf>, Variants);
+
 struct Inner {
     env: Env,
     profiles: OnceLock<ProfileSet>,
-    /// The network, and the timeout and CA bundle it was built for.
-    net: Mutex<Option<(Duration, Option<PathBuf>, Net)>>,
+    /// The network, and what it was built for.
+    net: Mutex<Option<(NetFor, Net)>>,
     user: OnceLock<Option<String>>,
 }
 
@@ -91,20 +94,43 @@ impl Context {
             .map(|p| (aws_files::expand_home(env, p), CaSource::Profile)))
     }
 
-    /// The network for requests that give up after `timeout`, with the CA bundle of
-    /// `profile` (see `ca_bundle`): built once a run, and again only if a later request asks
-    /// for another timeout or bundle.
+    /// FIPS and dual-stack, as aws-config resolves them for `profile` (else AWS_PROFILE's,
+    /// else the default profile): AWS_USE_FIPS_ENDPOINT / AWS_USE_DUALSTACK_ENDPOINT when set
+    /// (a value other than true or false counts as false, and the profile is not read), else
+    /// the profile's `use_fips_endpoint` / `use_dualstack_endpoint`.
+    pub fn variants(&self, profile: Option<&str>) -> Result<Variants, Error> {
+        let name = profile
+            .map(String::from)
+            .unwrap_or_else(|| self.selected_profile());
+        let p = self.profiles()?.get_profile(&name);
+        let setting = |var: &str, key: &str| {
+            let value = match self.0.env.get(var) {
+                Some(v) => Some(v),
+                None => p.and_then(|p| p.get(key)),
+            };
+            value.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        };
+        Ok(Variants {
+            fips: setting("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint"),
+            dual_stack: setting("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint"),
+        })
+    }
+
+    /// The network for requests that give up after `timeout`, with the CA bundle and the
+    /// FIPS / dual-stack choice of `profile` (see `ca_bundle`, `variants`): built once a run,
+    /// and again only if a later request asks for another timeout, bundle or choice.
     pub fn net(&self, timeout: Duration, profile: Option<&str>) -> Result<Net, Error> {
         let bundle = self.ca_bundle(profile)?;
+        let variants = self.variants(profile)?;
+        let wanted: NetFor = (timeout, bundle.as_ref().map(|(p, _)| p.clone()), variants);
         let mut held = self.0.net.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((t, b, net)) = held.as_ref() {
-            if *t == timeout && b.as_ref() == bundle.as_ref().map(|(p, _)| p) {
+        if let Some((built, net)) = held.as_ref() {
+            if *built == wanted {
                 return Ok(net.clone());
             }
         }
-        let path = bundle.as_ref().map(|(p, _)| p.clone());
-        let net = Net::new(&self.0.env, timeout, bundle)?;
-        *held = Some((timeout, path, net.clone()));
+        let net = Net::new(&self.0.env, timeout, bundle)?.with_variants(variants);
+        *held = Some((wanted, net.clone()));
         Ok(net)
     }
 }

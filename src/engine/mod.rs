@@ -21,7 +21,9 @@ use crate::session::{Credentials, Session};
 pub use chain::unknown_profile;
 pub use plan::{region, Origin, DEFAULT_REGION};
 pub use request::{default_timeout, CacheMode, Request, Target, DEFAULT_MFA_SESSION};
-pub use signin::{ensure as ensure_sso_token, sso_config, token_cache};
+pub use signin::{
+    ensure as ensure_sso_token, login as sso_login, sso_config, token_cache, LoggedIn, SignIn,
+};
 
 /// A request planned against one run's config, once: then asked how its credentials are
 /// got, what they come from, and for the credentials themselves. Owns what it needs, so a

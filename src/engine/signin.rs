@@ -1,6 +1,9 @@
 //! Making sure an SSO profile has a token before aws-config reads it: a token with time left
 //! is used as it is; one near its end is refreshed; a missing or expired one is signed in
-//! anew on the terminal when a person is there, or else named with what to run.
+//! anew on the terminal when a person is there, or else named with what to run. And the one
+//! place that picks the sign-in flow, for `login` and for these automatic sign-ins alike.
+
+use std::time::Duration;
 
 use aws_config::profile::ProfileSet;
 
@@ -9,14 +12,94 @@ use crate::engine::chain::{self, Source};
 use crate::error::Error;
 use crate::net::Net;
 use crate::sso::cache::{self, TokenCache, WINDOW_SECS};
-use crate::sso::device;
+use crate::sso::flow::{self, Flow};
 use crate::sso::prompt::TerminalUi;
-use crate::sso::SsoConfig;
+use crate::sso::{code, device, oidc, SsoConfig};
 use crate::tty;
 use crate::verbose;
 
-/// `profile`: the SSO profile whose credentials are needed; `login`: whether the device flow
-/// may be started here (not with `--no-login`).
+/// How a new sign-in goes, as the person asked (`login`'s flags; the defaults elsewhere).
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    /// `--use-device-code`.
+    pub use_device_code: bool,
+    /// False with `--no-browser`: the URL is only printed.
+    pub open_browser: bool,
+    /// How long the browser has to come back (`--wait`).
+    pub wait: Duration,
+}
+
+impl Default for SignIn {
+    fn default() -> SignIn {
+        SignIn {
+            use_device_code: false,
+            open_browser: true,
+            wait: code::DEFAULT_WAIT,
+        }
+    }
+}
+
+/// How `login` got its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoggedIn {
+    /// With the cached token's refresh token: no browser, no prompt.
+    Refreshed,
+    SignedIn,
+}
+
+/// `stsenv login`: the cached token renewed with its refresh token when it has one and a
+/// live registration (unless `force`), else a new sign-in as `how` says. The token is the
+/// caller's to keep.
+pub async fn login(
+    ctx: &Context,
+    cfg: &SsoConfig,
+    net: &Net,
+    how: &SignIn,
+    force: bool,
+) -> Result<(cache::Token, LoggedIn), Error> {
+    let tokens = token_cache(ctx)?;
+    let ui = TerminalUi::new(how.open_browser);
+    if !force {
+        if let Some(t) = tokens.read_token(cfg).filter(|t| t.refreshable()) {
+            match oidc::refresh(cfg, net, &t).await {
+                Ok(fresh) => return Ok((fresh, LoggedIn::Refreshed)),
+                Err(e) => ui.say(&format!(
+                    "could not renew the token of {} with its refresh token ({e}); signing in anew",
+                    cfg.label()
+                )),
+            }
+        }
+    }
+    ui.say(&format!(
+        "signing in to {} ({})",
+        cfg.label(),
+        cfg.start_url
+    ));
+    let token = sign_in(ctx, cfg, net, &ui, &tokens, how).await?;
+    Ok((token, LoggedIn::SignedIn))
+}
+
+/// A new sign-in, with the flow `flow::choose` picks (and its reason said, when it is the
+/// device code).
+async fn sign_in(
+    ctx: &Context,
+    cfg: &SsoConfig,
+    net: &Net,
+    ui: &TerminalUi,
+    tokens: &TokenCache,
+    how: &SignIn,
+) -> Result<cache::Token, Error> {
+    match flow::choose(cfg, ctx.env(), how.use_device_code) {
+        Flow::Code => code::login(cfg, net, ui, tokens, how.wait).await,
+        Flow::Device(why) => {
+            ui.say(&why.line());
+            device::login(cfg, net, ui, tokens).await
+        }
+    }
+}
+
+/// `profile`: the SSO profile whose credentials are needed; `login`: whether a sign-in may be
+/// started here (not with `--no-login`).
 pub async fn ensure_token(
     ctx: &Context,
     profile: &str,
@@ -52,7 +135,7 @@ pub async fn ensure(
         Some(t) if left > WINDOW_SECS => return Ok(t),
         Some(t) if t.refreshable() => {
             verbose::say(|| format!("refreshing the token of {}", cfg.label()));
-            match device::refresh(&cfg, net, &t).await {
+            match oidc::refresh(&cfg, net, &t).await {
                 Ok(fresh) => {
                     save(&tokens, &cfg, &fresh);
                     return Ok(fresh);
@@ -81,7 +164,7 @@ pub async fn ensure(
     }
     let ui = TerminalUi::new(true);
     ui.say(&format!("{what}; signing in to {}", cfg.start_url));
-    let fresh = device::login(&cfg, net, &ui, &tokens).await?;
+    let fresh = sign_in(ctx, &cfg, net, &ui, &tokens, &SignIn::default()).await?;
     save(&tokens, &cfg, &fresh);
     ui.say(&format!("signed in to {}", cfg.label()));
     Ok(fresh)

@@ -42,6 +42,8 @@ pub async fn credentials(
         return process_credentials(profile, command, net.timeout(), cache);
     }
     if let Some(profile) = sso_of(source, profiles, env) {
+        // Said before the token is looked at: a sign-in would not mend it.
+        sso_role(profiles, profile)?;
         signin::ensure_token(ctx, profile, net, login).await?;
     }
     let timed_out = || Error::SourceCredentials {
@@ -315,6 +317,33 @@ fn check_profile(profiles: &ProfileSet, name: &str) -> Result<(), Error> {
         partial_keys(profiles, name)?;
     }
     Ok(())
+}
+
+/// An SSO profile gives credentials only with both `sso_account_id` and `sso_role_name`
+/// (without them it can sign in, but gives a token only, as aws-config says).
+fn sso_role(profiles: &ProfileSet, name: &str) -> Result<(), Error> {
+    let Some(p) = profiles.get_profile(name) else {
+        return Ok(());
+    };
+    let has = |k: &str| p.get(k).is_some_and(|v| !v.is_empty());
+    let key = if has("sso_session") {
+        "sso_session"
+    } else if has("sso_start_url") {
+        "sso_start_url"
+    } else {
+        return Ok(());
+    };
+    let (missing, them) = match (has("sso_account_id"), has("sso_role_name")) {
+        (true, true) => return Ok(()),
+        (false, false) => ("sso_account_id and sso_role_name are not", "both"),
+        (false, true) => ("sso_account_id is not", "it"),
+        (true, false) => ("sso_role_name is not", "it"),
+    };
+    Err(Error::ProfileValue {
+        profile: name.to_string(),
+        key,
+        why: format!("is set but {missing}: add {them}, so that the profile gives the credentials of a role (without them it can sign in, but gives no credentials)"),
+    })
 }
 
 /// A profile with one of the two keys but not the other.

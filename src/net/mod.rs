@@ -55,6 +55,16 @@ pub struct Net {
     timeout: Duration,
     client: SharedHttpClient,
     setup: Arc<Setup>,
+    variants: Variants,
+}
+
+/// Whether requests go to FIPS and dual-stack endpoints (`AWS_USE_FIPS_ENDPOINT` /
+/// `use_fips_endpoint`, `AWS_USE_DUALSTACK_ENDPOINT` / `use_dualstack_endpoint`), as resolved
+/// for the profile whose settings apply (`Context::variants`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Variants {
+    pub fips: bool,
+    pub dual_stack: bool,
 }
 
 /// Where a CA bundle came from, for messages.
@@ -108,7 +118,18 @@ impl Net {
                 routes: Mutex::default(),
             }),
             setup,
+            variants: Variants::default(),
         })
+    }
+
+    /// The same network, with requests to FIPS / dual-stack endpoints as `variants` says.
+    pub fn with_variants(mut self, variants: Variants) -> Net {
+        self.variants = variants;
+        self
+    }
+
+    pub fn variants(&self) -> Variants {
+        self.variants
     }
 
     pub fn timeout(&self) -> Duration {
@@ -127,13 +148,29 @@ impl Net {
         self.client.clone()
     }
 
-    /// What aws-config's providers need to reach SSO, IMDS or ECS: region, client, timeouts.
+    /// What aws-config's providers need to reach SSO, IMDS or ECS: region, client, timeouts,
+    /// FIPS and dual-stack (which aws-config's SSO provider does not resolve by itself).
     pub fn provider_config(&self, region: &Region) -> ProviderConfig {
         ProviderConfig::without_region()
             .with_region(Some(region.clone()))
             .with_http_client(self.client())
             .with_timeout_config(self.timeouts())
+            .with_use_fips(Some(self.variants.fips))
+            .with_use_dual_stack(Some(self.variants.dual_stack))
             .with_behavior_version(Some(aws_config::BehaviorVersion::latest()))
+    }
+
+    /// An SDK configuration for a client in `region` that signs nothing (SSO, SSO-OIDC), over
+    /// this network, with its FIPS / dual-stack choice; the endpoint settings
+    /// (AWS_ENDPOINT_URL_*) apply as in the AWS CLI.
+    pub fn sdk_loader(&self, region: &str) -> aws_config::ConfigLoader {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .http_client(self.client())
+            .timeout_config(self.timeouts())
+            .use_fips(self.variants.fips)
+            .use_dual_stack(self.variants.dual_stack)
+            .no_credentials()
     }
 
     /// A GET of `url` outside any SDK (the console's federation endpoint), through the same

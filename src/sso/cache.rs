@@ -58,12 +58,38 @@ impl Token {
     }
 }
 
+/// The flow a client registration is for. botocore tells them apart by `grantTypes`: a
+/// registration for the authorization code lists `authorization_code`, one for the device
+/// code lists none; each flow reuses only its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    DeviceCode,
+    AuthorizationCode,
+}
+
+impl Grant {
+    /// The grant types RegisterClient asks for (the AWS CLI's `_AUTH_GRANT_TYPES`); none for
+    /// the device code, whose registration names none.
+    pub fn grant_types(self) -> Option<Vec<String>> {
+        match self {
+            Grant::DeviceCode => None,
+            Grant::AuthorizationCode => Some(vec![
+                "authorization_code".to_string(),
+                "refresh_token".to_string(),
+            ]),
+        }
+    }
+}
+
 /// A client registration (RegisterClient), reused until shortly before it expires.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Registration {
     pub client_id: String,
     pub client_secret: String,
     pub expires_at: i64,
+    /// The scopes registered: what the file's `scopes` says.
+    pub scopes: Option<Vec<String>>,
+    pub grant: Grant,
 }
 
 impl std::fmt::Debug for Registration {
@@ -71,6 +97,7 @@ impl std::fmt::Debug for Registration {
         f.debug_struct("Registration")
             .field("client_id", &self.client_id)
             .field("expires_at", &self.expires_at)
+            .field("grant", &self.grant)
             .finish()
     }
 }
@@ -162,32 +189,60 @@ impl TokenCache {
         Ok(path)
     }
 
-    /// The cached registration of `cfg`, if it has more than 15 minutes left.
-    pub fn read_registration(&self, cfg: &SsoConfig) -> Option<Registration> {
+    /// The cached registration of `cfg` for `grant`'s flow, if it has more than 15 minutes
+    /// left (the same file serves both flows, as in the AWS CLI; one made for the other flow
+    /// is not used).
+    pub fn read_registration(&self, cfg: &SsoConfig, grant: Grant) -> Option<Registration> {
         let doc = read_json(&self.registration_path(cfg))?;
-        // One made for the authorization-code flow can't poll for a device code.
         let grants = field(&doc, "grantTypes").and_then(Value::as_array);
-        if grants.is_some_and(|g| g.iter().any(|v| v == "authorization_code")) {
+        let made_for = match grants.is_some_and(|g| g.iter().any(|v| v == "authorization_code")) {
+            true => Grant::AuthorizationCode,
+            false => Grant::DeviceCode,
+        };
+        if made_for != grant {
             return None;
         }
+        let scopes = field(&doc, "scopes").and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        });
         let r = Registration {
             client_id: text(&doc, "clientId")?,
             client_secret: text(&doc, "clientSecret")?,
             expires_at: stamp(&doc, "expiresAt")?,
+            scopes,
+            grant,
         };
         (r.expires_at - time::now() > WINDOW_SECS).then_some(r)
     }
 
+    /// Writes `r` as the AWS CLI v2 writes a registration for its flow: clientId,
+    /// clientSecret, expiresAt, then scopes (when any were registered) and grantTypes (for
+    /// the authorization code).
     pub fn write_registration(&self, cfg: &SsoConfig, r: &Registration) -> std::io::Result<()> {
         let mut fields: Vec<(&str, Value)> = vec![
             ("clientId", r.client_id.clone().into()),
             ("clientSecret", r.client_secret.clone().into()),
             ("expiresAt", time::rfc3339(r.expires_at).into()),
         ];
-        if let Some(scopes) = &cfg.scopes {
+        if let Some(scopes) = &r.scopes {
             fields.push(("scopes", scopes.clone().into()));
         }
+        if let Some(grants) = r.grant.grant_types() {
+            fields.push(("grantTypes", grants.into()));
+        }
         write(&self.registration_path(cfg), &fields)
+    }
+
+    /// Removes the cached registration of `cfg` if it is still `client_id`'s: one IAM
+    /// Identity Center no longer accepts, so the next sign-in registers anew.
+    pub fn forget_registration(&self, cfg: &SsoConfig, client_id: &str) {
+        let path = self.registration_path(cfg);
+        if read_json(&path).is_some_and(|doc| text(&doc, "clientId").as_deref() == Some(client_id))
+        {
+            let _ = std::fs::remove_file(path);
+        }
     }
 
     /// Every cached token (the files with an accessToken), for logging out of all of them.
@@ -250,7 +305,65 @@ mod tests {
             start_url: "https://d-123.awsapps.com/start".into(),
             region: "us-east-1".into(),
             scopes: scopes.map(|s| s.iter().map(|v| v.to_string()).collect()),
+            use_device_code: Vec::new(),
         }
+    }
+
+    #[test]
+    fn each_flow_reuses_only_its_own_registration() {
+        let home = tempfile::tempdir().unwrap();
+        let env = Env::from_pairs([("HOME", home.path().to_str().unwrap())]);
+        let cache = TokenCache::open(&env).unwrap();
+        let c = cfg(Some("corp"), None);
+        let code = Registration {
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+            expires_at: time::now() + 86_400,
+            scopes: Some(vec!["sso:account:access".into()]),
+            grant: Grant::AuthorizationCode,
+        };
+        cache.write_registration(&c, &code).unwrap();
+        let text = std::fs::read_to_string(cache.registration_path(&c)).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "{{\"clientId\": \"id\", \"clientSecret\": \"secret\", \"expiresAt\": \"{}\", \"scopes\": [\"sso:account:access\"], \"grantTypes\": [\"authorization_code\", \"refresh_token\"]}}",
+                time::rfc3339(code.expires_at)
+            ),
+            "the AWS CLI v2's shape and key order"
+        );
+        assert_eq!(
+            cache.read_registration(&c, Grant::AuthorizationCode),
+            Some(code.clone())
+        );
+        assert_eq!(cache.read_registration(&c, Grant::DeviceCode), None);
+        let device = Registration {
+            scopes: None,
+            grant: Grant::DeviceCode,
+            ..code.clone()
+        };
+        cache.write_registration(&c, &device).unwrap();
+        let text = std::fs::read_to_string(cache.registration_path(&c)).unwrap();
+        assert!(
+            !text.contains("scopes") && !text.contains("grantTypes"),
+            "{text}"
+        );
+        assert_eq!(cache.read_registration(&c, Grant::DeviceCode), Some(device));
+        assert_eq!(cache.read_registration(&c, Grant::AuthorizationCode), None);
+        let ending = Registration {
+            expires_at: time::now() + WINDOW_SECS - 60,
+            ..code.clone()
+        };
+        cache.write_registration(&c, &ending).unwrap();
+        assert_eq!(
+            cache.read_registration(&c, Grant::AuthorizationCode),
+            None,
+            "15 minutes or less left"
+        );
+        cache.forget_registration(&c, "another-id");
+        assert!(cache.registration_path(&c).exists());
+        cache.forget_registration(&c, "id");
+        assert!(!cache.registration_path(&c).exists());
     }
 
     // File names computed by the AWS CLI's own code (botocore 1.43, CPython 3.11).

@@ -1,18 +1,18 @@
 //! Signing in to IAM Identity Center with the OAuth device authorization flow of SSO-OIDC
-//! (RegisterClient, StartDeviceAuthorization, CreateToken polling), and refreshing a token
-//! with its refresh token. What the user sees is the caller's: this only reports it.
+//! (RegisterClient, StartDeviceAuthorization, CreateToken polling): the fallback where a
+//! browser can't come back to this machine. What the user sees is the caller's: this only
+//! reports it.
 
 use std::time::{Duration, Instant};
 
-use aws_config::BehaviorVersion;
-use aws_sdk_sso::config::Region;
 use aws_sdk_ssooidc::error::SdkError;
 use aws_sdk_ssooidc::operation::create_token::CreateTokenError;
 use aws_sdk_ssooidc::operation::start_device_authorization::StartDeviceAuthorizationError;
 
-use super::cache::{Registration, Token, TokenCache};
+use super::cache::{Grant, Registration, Token, TokenCache};
+use super::oidc::{self, failed, no_token};
 use super::SsoConfig;
-use crate::error::{chain, Error};
+use crate::error::Error;
 use crate::net::Net;
 use crate::time;
 
@@ -51,19 +51,6 @@ pub trait Ui {
     fn done(&self);
 }
 
-/// An SSO-OIDC client in `region`, through stsenv's network; AWS_ENDPOINT_URL_SSO_OIDC (and
-/// the other endpoint settings) apply as in the AWS CLI.
-pub async fn oidc_client(net: &Net, region: &str) -> aws_sdk_ssooidc::Client {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .http_client(net.client())
-        .timeout_config(net.timeouts())
-        .no_credentials()
-        .load()
-        .await;
-    aws_sdk_ssooidc::Client::new(&sdk)
-}
-
 /// A new token through the device flow; the client registration is reused while it lasts.
 pub async fn login(
     cfg: &SsoConfig,
@@ -71,10 +58,10 @@ pub async fn login(
     ui: &dyn Ui,
     tokens: &TokenCache,
 ) -> Result<Token, Error> {
-    let client = oidc_client(net, &cfg.region).await;
-    let mut registration = match tokens.read_registration(cfg) {
+    let client = oidc::client(&oidc::sdk_config(net, &cfg.region).await);
+    let mut registration = match tokens.read_registration(cfg, Grant::DeviceCode) {
         Some(r) => r,
-        None => register(&client, cfg, net, tokens).await?,
+        None => oidc::register(&client, cfg, net, tokens, Grant::DeviceCode).await?,
     };
     let start = |r: &Registration| {
         client
@@ -94,7 +81,7 @@ pub async fn login(
                     | StartDeviceAuthorizationError::UnauthorizedClientException(_)
             ) =>
         {
-            registration = register(&client, cfg, net, tokens).await?;
+            registration = oidc::register(&client, cfg, net, tokens, Grant::DeviceCode).await?;
             start(&registration)
                 .await
                 .map_err(|e| failed(cfg, net, "StartDeviceAuthorization", &e))?
@@ -188,121 +175,9 @@ pub async fn login(
     }
 }
 
-/// A new token from `token`'s refresh token, without asking anyone.
-pub async fn refresh(cfg: &SsoConfig, net: &Net, token: &Token) -> Result<Token, Error> {
-    let (Some(id), Some(secret), Some(refresh)) =
-        (&token.client_id, &token.client_secret, &token.refresh_token)
-    else {
-        return Err(Error::Sso(format!("{} can't be refreshed", cfg.label())));
-    };
-    let client = oidc_client(net, &cfg.region).await;
-    let out = client
-        .create_token()
-        .client_id(id)
-        .client_secret(secret)
-        .grant_type("refresh_token")
-        .refresh_token(refresh)
-        .send()
-        .await
-        .map_err(|e| failed(cfg, net, "CreateToken", &e))?;
-    let access_token = out.access_token().ok_or_else(|| no_token(cfg))?;
-    Ok(Token {
-        access_token: access_token.to_string(),
-        expires_at: time::now() + i64::from(out.expires_in()),
-        // A service that sends no new refresh token lets the old one go on.
-        refresh_token: out
-            .refresh_token()
-            .map(String::from)
-            .or_else(|| token.refresh_token.clone()),
-        region: Some(cfg.region.clone()),
-        start_url: Some(cfg.start_url.clone()),
-        ..token.clone()
-    })
-}
-
-async fn register(
-    client: &aws_sdk_ssooidc::Client,
-    cfg: &SsoConfig,
-    net: &Net,
-    tokens: &TokenCache,
-) -> Result<Registration, Error> {
-    let name = match &cfg.session {
-        Some(s) => format!("stsenv-client-{s}"),
-        None => format!("stsenv-client-{}", time::now()),
-    };
-    let out = client
-        .register_client()
-        .client_name(name)
-        .client_type("public")
-        .set_scopes(cfg.scopes.clone())
-        .send()
-        .await
-        .map_err(|e| failed(cfg, net, "RegisterClient", &e))?;
-    let (Some(id), Some(secret)) = (out.client_id(), out.client_secret()) else {
-        return Err(Error::Sso(format!(
-            "IAM Identity Center answered RegisterClient for {} without a client; try again",
-            cfg.start_url
-        )));
-    };
-    let r = Registration {
-        client_id: id.to_string(),
-        client_secret: secret.to_string(),
-        expires_at: out.client_secret_expires_at(),
-    };
-    if let Err(e) = tokens.write_registration(cfg, &r) {
-        crate::error::warn(&format!(
-            "could not keep the client registration in ~/.aws/sso/cache ({e}); the next sign-in registers again"
-        ));
-    }
-    Ok(r)
-}
-
 fn expired(cfg: &SsoConfig) -> Error {
     Error::Sso(format!(
         "the sign-in to {} was not approved before its code expired; run stsenv login again",
         cfg.start_url
     ))
-}
-
-fn no_token(cfg: &SsoConfig) -> Error {
-    Error::Sso(format!(
-        "IAM Identity Center answered the sign-in to {} without a token; try again",
-        cfg.start_url
-    ))
-}
-
-/// A failed call, in words: the network's explanation, the service's error, or the cause.
-fn failed<E, R>(cfg: &SsoConfig, net: &Net, action: &str, err: &SdkError<E, R>) -> Error
-where
-    E: aws_sdk_ssooidc::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
-{
-    let site = format!("IAM Identity Center in {}", cfg.region);
-    let msg = match err {
-        SdkError::ServiceError(s) => {
-            let e = s.err();
-            format!(
-                "{site} refused {action} for {}: {}{}",
-                cfg.start_url,
-                e.code().unwrap_or("an error"),
-                e.message()
-                    .map(|m| format!(" ({})", crate::error::one_line(m)))
-                    .unwrap_or_default()
-            )
-        }
-        SdkError::TimeoutError(_) => format!(
-            "no answer from {site} within {} s: check your network, or raise --timeout",
-            net.timeout().as_secs()
-        ),
-        other => {
-            let url = format!("https://oidc.{}.amazonaws.com", cfg.region);
-            net.explain(other, &url).unwrap_or_else(|| {
-                format!(
-                    "could not reach {site}: {}; check your network",
-                    chain(other)
-                )
-            })
-        }
-    };
-    Error::Sso(msg)
 }

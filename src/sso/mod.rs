@@ -1,10 +1,14 @@
 //! IAM Identity Center (SSO): which sign-in a profile uses, the token cache shared with the
-//! AWS CLI v2, the device-authorization flow and the portal. Knows nothing of roles or of how
-//! the user is asked.
+//! AWS CLI v2, the two sign-in flows (authorization code with PKCE, device code) and the
+//! portal. Knows nothing of roles or of how the user is asked.
 
 pub mod cache;
+pub mod code;
 pub mod device;
+pub mod flow;
 pub mod generate;
+pub mod oidc;
+pub mod pkce;
 pub mod portal;
 pub mod prompt;
 
@@ -21,6 +25,17 @@ pub struct SsoConfig {
     pub region: String,
     /// `sso_registration_scopes`, when given.
     pub scopes: Option<Vec<String>>,
+    /// `sso_use_device_code` where it is set, most specific first (the SSO profile, then its
+    /// `[sso-session]`), each with the section that sets it, as written.
+    pub use_device_code: Vec<(String, String)>,
+}
+
+/// How messages name a profile's section of the config file.
+fn profile_section(name: &str) -> String {
+    match name {
+        "default" => "[default]".to_string(),
+        _ => format!("[profile {name}]"),
+    }
 }
 
 impl SsoConfig {
@@ -55,6 +70,11 @@ impl SsoConfig {
             start_url: need("sso_start_url")?,
             region: need("sso_region")?,
             scopes: s.get("sso_registration_scopes").map(parse_scopes),
+            use_device_code: s
+                .get("sso_use_device_code")
+                .map(|v| (format!("[sso-session {name}]"), v.to_string()))
+                .into_iter()
+                .collect(),
         })
     }
 
@@ -64,8 +84,13 @@ impl SsoConfig {
         let Some(p) = profiles.get_profile(name) else {
             return Ok(None);
         };
+        let own = p
+            .get("sso_use_device_code")
+            .map(|v| (profile_section(name), v.to_string()));
         if let Some(session) = p.get("sso_session") {
-            return SsoConfig::from_session(profiles, session).map(Some);
+            let mut cfg = SsoConfig::from_session(profiles, session)?;
+            cfg.use_device_code.splice(0..0, own);
+            return Ok(Some(cfg));
         }
         match (p.get("sso_start_url"), p.get("sso_region")) {
             (Some(url), Some(region)) => Ok(Some(SsoConfig {
@@ -73,6 +98,7 @@ impl SsoConfig {
                 start_url: url.to_string(),
                 region: region.to_string(),
                 scopes: p.get("sso_registration_scopes").map(parse_scopes),
+                use_device_code: own.into_iter().collect(),
             })),
             (Some(_), None) => Err(Error::ProfileValue {
                 profile: name.to_string(),

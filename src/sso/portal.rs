@@ -6,8 +6,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
-use aws_config::BehaviorVersion;
-use aws_sdk_sso::config::Region;
 use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
 
 use crate::error::chain;
@@ -18,19 +16,17 @@ const ATTEMPTS: u32 = 6;
 /// How many accounts' roles are asked for at once.
 const IN_FLIGHT: usize = 8;
 
-/// An SSO portal client in `region`, through stsenv's network; AWS_ENDPOINT_URL_SSO (and the
-/// other endpoint settings) apply as in the AWS CLI. Throttling is retried with backoff.
+/// An SSO portal client in `region`, through stsenv's network (FIPS and dual-stack as it
+/// says); AWS_ENDPOINT_URL_SSO (and the other endpoint settings) apply as in the AWS CLI.
+/// Throttling is retried with backoff.
 pub async fn client(net: &Net, region: &str) -> aws_sdk_sso::Client {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .http_client(net.client())
-        .timeout_config(net.timeouts())
+    let sdk = net
+        .sdk_loader(region)
         .retry_config(
             RetryConfig::standard()
                 .with_max_attempts(ATTEMPTS)
                 .with_initial_backoff(Duration::from_millis(200)),
         )
-        .no_credentials()
         .load()
         .await;
     aws_sdk_sso::Client::new(&sdk)

@@ -25,5 +25,6 @@ mod quoting_props;
 mod refresh;
 mod shell_integration;
 mod sso;
+mod sso_code;
 mod sso_sync;
 mod write_profile;

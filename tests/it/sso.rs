@@ -1,21 +1,23 @@
 //! IAM Identity Center: `stsenv login` / `logout` against a fake SSO-OIDC and portal, the
 //! token cache shared with the AWS CLI (read back by botocore and boto3), automatic sign-in
-//! under eval on a real terminal, and the one-line error where nobody can sign in.
+//! under eval on a real terminal, and the one-line error where nobody can sign in. These sign
+//! in with the device code: the test environment has no display (sso_code has the browser's
+//! flow).
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::fake_sso::{FakeSso, Outcome, USER_CODE};
+use crate::common::fake_sso::{FakeSso, Outcome, BROWSER_SCRIPT, USER_CODE};
 use crate::common::fake_sts::FakeSts;
 use crate::common::tty::Tmux;
 use crate::common::*;
 
-const START_URL: &str = "https://d-123.awsapps.com/start";
+pub const START_URL: &str = "https://d-123.awsapps.com/start";
 /// sha1("corp"): the AWS CLI's file name for the token of [sso-session corp].
-const TOKEN_FILE: &str = ".aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json";
+pub const TOKEN_FILE: &str = ".aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json";
 
-fn config() -> String {
+pub fn config() -> String {
     format!(
         "[profile sso-dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = ReadOnly\nregion = us-east-1\n\n\
          [sso-session corp]\nsso_start_url = {START_URL}\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n\n\
@@ -25,17 +27,15 @@ fn config() -> String {
 }
 
 /// A HOME with the config, the fake SSO behind both endpoint variables, and a "browser" that
-/// records the URL it is asked to open.
-fn env_for(outcome: Outcome) -> (TestEnv, FakeSso) {
+/// records the URL it is asked to open (and follows an `/authorize` one back to stsenv).
+pub fn env_for(outcome: Outcome) -> (TestEnv, FakeSso) {
     let mut env = TestEnv::new();
     env.write(".aws/config", &config());
     let log = env.home().join("browser.log");
     let sso = FakeSso::start(log.clone(), outcome);
-    let browser = env.write_executable(
-        "browser.sh",
-        &format!("#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n", log.display()),
-    );
+    let browser = env.write_executable("browser.sh", BROWSER_SCRIPT);
     env.set("BROWSER", browser.to_str().unwrap());
+    env.set("BROWSER_LOG", log.to_str().unwrap());
     env.set("AWS_ENDPOINT_URL_SSO_OIDC", &sso.url);
     env.set("AWS_ENDPOINT_URL_SSO", &sso.url);
     // One "second" of the service's polling interval lasts this long here (a test hook).
@@ -45,7 +45,7 @@ fn env_for(outcome: Outcome) -> (TestEnv, FakeSso) {
 
 const POLL_MS: u64 = 100;
 
-fn token_doc(env: &TestEnv) -> serde_json::Value {
+pub fn token_doc(env: &TestEnv) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(env.home().join(TOKEN_FILE)).unwrap()).unwrap()
 }
 
@@ -117,8 +117,8 @@ fn login_then_assume_the_sso_profile_and_a_role_on_top() {
         roles[0].header("x-amz-sso_bearer_token"),
         Some("access-token-value-0")
     );
-    // A second login reuses the client registration.
-    let out = env.stsenv(&["login", "--sso-session", "corp"]);
+    // A second sign-in reuses the client registration.
+    let out = env.stsenv(&["login", "--sso-session", "corp", "--force"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(sso.to("/client/register").len(), 1);
     assert_eq!(token_doc(&env)["accessToken"], "access-token-value-1");
@@ -397,7 +397,7 @@ fn a_hostile_device_authorization_runs_nothing_and_forges_no_line() {
             "expiresIn": 600,
             "interval": 1,
         }));
-        let out = env.stsenv(&["login", "sso-dev"]);
+        let out = env.stsenv(&["login", "sso-dev", "--force"]);
         assert!(out.status.success(), "{url}: {}", stderr(&out));
         let err = stderr(&out);
         assert!(!marker.exists(), "{url}: the URL ran shell code");

@@ -1,14 +1,20 @@
 //! A fake IAM Identity Center on 127.0.0.1: SSO-OIDC (RegisterClient, StartDeviceAuthorization,
-//! CreateToken for device codes and refresh tokens) and the SSO portal (GetRoleCredentials,
+//! the `/authorize` page of the authorization-code flow, CreateToken for device codes,
+//! authorization codes and refresh tokens) and the SSO portal (GetRoleCredentials,
 //! ListAccounts, ListAccountRoles, Logout), reached through AWS_ENDPOINT_URL_SSO_OIDC and
 //! AWS_ENDPOINT_URL_SSO. A device is approved when the "browser" (a script named by
-//! $BROWSER) has opened its URL, or when the test says so.
+//! $BROWSER, `BROWSER_SCRIPT`) has opened its URL, or when the test says so; `/authorize`
+//! checks the request as IAM Identity Center would and redirects the browser back to the
+//! loopback listener with a code and the same state (or with error=access_denied).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use base64::Engine as _;
 use serde_json::json;
+use sha2::Digest as _;
 
 use super::fake_http::{FakeHttp, HttpRequest, HttpResponse};
 
@@ -25,6 +31,34 @@ pub enum Outcome {
     Deny,
 }
 
+/// How `/authorize` answers a request it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorize {
+    /// The person clicks "Allow": back to the redirect URI with a code and the state.
+    Approve,
+    /// The person clicks "Deny": back with error=access_denied and the state.
+    Deny,
+}
+
+/// What a client registered.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub secret: String,
+    pub grant_types: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub issuer_url: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+/// An authorization code handed out, and what it was given for.
+#[derive(Debug, Clone)]
+struct Code {
+    client_id: String,
+    redirect_uri: String,
+    challenge: String,
+    used: bool,
+}
+
 #[derive(Default)]
 struct State {
     tokens_issued: usize,
@@ -32,6 +66,10 @@ struct State {
     /// The access tokens handed out; the last one is the valid one.
     access_tokens: Vec<String>,
     portal: Portal,
+    clients: HashMap<String, Client>,
+    codes: HashMap<String, Code>,
+    /// Why a request of the authorization-code flow was turned down.
+    refusals: Vec<String>,
 }
 
 /// What the portal lists, and how it misbehaves.
@@ -59,6 +97,7 @@ pub struct FakeSso {
     state: Arc<Mutex<State>>,
     pub outcome: Arc<Mutex<Outcome>>,
     pub registrations: Arc<AtomicUsize>,
+    pub authorize: Arc<Mutex<Authorize>>,
 }
 
 pub const USER_CODE: &str = "WDJB-MJHT";
@@ -73,13 +112,15 @@ impl FakeSso {
         let registrations: Arc<AtomicUsize> = Arc::default();
         let device: Arc<Mutex<Option<serde_json::Value>>> = Arc::default();
         let pending: Arc<AtomicUsize> = Arc::default();
-        let (a, st, oc, regs, dev, pend) = (
+        let authorize = Arc::new(Mutex::new(Authorize::Approve));
+        let (a, st, oc, regs, dev, pend, az) = (
             approved.clone(),
             state.clone(),
             outcome.clone(),
             registrations.clone(),
             device.clone(),
             pending.clone(),
+            authorize.clone(),
         );
         let http = FakeHttp::start(move |r, _| {
             if r.path() == "/device_authorization" {
@@ -88,7 +129,7 @@ impl FakeSso {
                 }
             }
             if r.path() == "/token"
-                && r.json()["grantType"] != "refresh_token"
+                && r.json()["grantType"] == DEVICE_GRANT
                 && pend
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok()
@@ -99,6 +140,9 @@ impl FakeSso {
                     "authorization_pending",
                     "Authorization is still pending",
                 );
+            }
+            if let Some(answer) = code_flow(r, &st, &az) {
+                return answer;
             }
             handle(r, &a, &st, &oc, &regs, &browser_log)
         });
@@ -112,7 +156,28 @@ impl FakeSso {
             state,
             outcome,
             registrations,
+            authorize,
         }
+    }
+
+    /// Why requests of the authorization-code flow were turned down (empty when none was).
+    pub fn refusals(&self) -> Vec<String> {
+        self.state.lock().unwrap().refusals.clone()
+    }
+
+    /// What client `id` registered.
+    pub fn client(&self, id: &str) -> Option<Client> {
+        self.state.lock().unwrap().clients.get(id).cloned()
+    }
+
+    /// A client registered earlier (by the AWS CLI, say), that this fake knows.
+    pub fn add_client(&self, id: &str, client: Client) {
+        super::register_secret(&client.secret);
+        self.state
+            .lock()
+            .unwrap()
+            .clients
+            .insert(id.to_string(), client);
     }
 
     /// The person approves the sign-in on another device.
@@ -151,6 +216,235 @@ impl FakeSso {
     }
 }
 
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// The tests' "browser", for $BROWSER: it records the URL it is given (its only argument),
+/// and an `/authorize` URL it opens as a browser would, following the redirect back to the
+/// loopback listener with curl, in the background (an opener returns at once). The code
+/// travels inside curl, never in anyone's argv.
+///   BROWSER_LOG   where the URLs go, one a line; `<log>.page` gets the last page shown
+///   BROWSER_MODE  follow (default) | wrong-state-first (a forged callback first) | ignore
+pub const BROWSER_SCRIPT: &str = r#"#!/bin/sh
+set -u
+log=${BROWSER_LOG:-/dev/null}
+printf '%s\n' "$*" >>"$log"
+case $1 in */authorize\?*) ;; *) exit 0 ;; esac
+[ "${BROWSER_MODE:-follow}" = ignore ] && exit 0
+(
+    if [ "${BROWSER_MODE:-follow}" = wrong-state-first ]; then
+        # An older tab, or another page, comes back first with another state.
+        redirect=$(printf '%s\n' "$1" | sed -n 's/.*[?&]redirect_uri=\([^&]*\).*/\1/p' |
+            sed 's/%3A/:/g; s/%2F/\//g')
+        status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+            "$redirect?code=forged-code-0123&state=forged-state")
+        printf 'wrong-state %s\n' "$status" >>"$log"
+    fi
+    result=$(curl -sS -L --max-redirs 3 --max-time 60 -o "$log.page" \
+        -w 'status %{http_code} redirects %{num_redirects}' "$1" 2>&1)
+    printf 'page %s\n' "$result" >>"$log"
+) </dev/null >/dev/null 2>&1 &
+exit 0
+"#;
+
+/// botocore's percent-encoding: everything but the unreserved characters.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// RFC 8252 §7.3: a registered loopback URI without a port matches it with any port.
+fn loopback_matches(registered: &str, used: &str) -> bool {
+    let Some(rest) = used.strip_prefix("http://127.0.0.1:") else {
+        return false;
+    };
+    let Some((port, path)) = rest.split_once('/') else {
+        return false;
+    };
+    port.parse::<u16>().is_ok_and(|p| p != 0) && registered == format!("http://127.0.0.1/{path}")
+}
+
+/// S256, computed here with sha2 and base64, independently of stsenv's code.
+fn s256(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+}
+
+fn unreserved(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// A 400 the test can read back: what the browser or CreateToken did wrong.
+fn refuse(st: &mut State, why: String) -> HttpResponse {
+    st.refusals.push(why.clone());
+    HttpResponse::text(400, &why)
+}
+
+/// `/authorize` and CreateToken's authorization_code grant; None for every other request.
+fn code_flow(
+    r: &HttpRequest,
+    state: &Mutex<State>,
+    authorize: &Mutex<Authorize>,
+) -> Option<HttpResponse> {
+    let mut st = state.lock().unwrap();
+    match (r.method.as_str(), r.path()) {
+        ("GET", "/authorize") => {
+            let q = |k: &str| r.query(k).unwrap_or_default();
+            let (client_id, redirect_uri, state_param) =
+                (q("client_id"), q("redirect_uri"), q("state"));
+            let Some(client) = st.clients.get(&client_id).cloned() else {
+                return Some(refuse(
+                    &mut st,
+                    format!("/authorize: unknown client_id {client_id:?}"),
+                ));
+            };
+            let challenge = q("code_challenge");
+            let checks = [
+                (q("response_type") == "code", "response_type is not code"),
+                (
+                    client.grant_types.iter().any(|g| g == "authorization_code"),
+                    "the client was not registered for authorization_code",
+                ),
+                (
+                    client
+                        .redirect_uris
+                        .iter()
+                        .any(|u| loopback_matches(u, &redirect_uri)),
+                    "redirect_uri is not the registered loopback URI with a port",
+                ),
+                (
+                    q("code_challenge_method") == "S256",
+                    "code_challenge_method is not S256",
+                ),
+                (!state_param.is_empty(), "no state"),
+                (
+                    challenge.len() == 43 && unreserved(&challenge),
+                    "code_challenge is not 43 base64url characters",
+                ),
+                (
+                    q("scopes")
+                        .split(' ')
+                        .all(|s| client.scopes.iter().any(|c| c == s)),
+                    "scopes beyond the registration's",
+                ),
+            ];
+            if let Some((_, why)) = checks.iter().find(|(ok, _)| !ok) {
+                return Some(refuse(&mut st, format!("/authorize: {why}")));
+            }
+            let location = match *authorize.lock().unwrap() {
+                Authorize::Approve => {
+                    let code = format!("auth-code-value-{}", st.codes.len());
+                    super::register_secret(&code);
+                    st.codes.insert(
+                        code.clone(),
+                        Code {
+                            client_id,
+                            redirect_uri: redirect_uri.clone(),
+                            challenge,
+                            used: false,
+                        },
+                    );
+                    format!(
+                        "{redirect_uri}?code={}&state={}",
+                        encode(&code),
+                        encode(&state_param)
+                    )
+                }
+                Authorize::Deny => format!(
+                    "{redirect_uri}?error=access_denied&error_description={}&state={}",
+                    encode("The user denied the request"),
+                    encode(&state_param)
+                ),
+            };
+            Some(HttpResponse {
+                status: 302,
+                headers: vec![("Location".into(), location)],
+                body: Vec::new(),
+            })
+        }
+        ("POST", "/token") if r.json()["grantType"] == "authorization_code" => {
+            let body = r.json();
+            let s = |k: &str| body[k].as_str().unwrap_or("").to_string();
+            let verifier = s("codeVerifier");
+            super::register_secret(&verifier);
+            let Some(client) = st
+                .clients
+                .get(&s("clientId"))
+                .filter(|c| c.secret == s("clientSecret"))
+                .cloned()
+            else {
+                st.refusals
+                    .push("CreateToken: unknown client or wrong secret".into());
+                return Some(error(
+                    400,
+                    "InvalidClientException",
+                    "invalid_client",
+                    "unknown client",
+                ));
+            };
+            if !client.grant_types.iter().any(|g| g == "authorization_code") {
+                return Some(error(
+                    400,
+                    "UnauthorizedClientException",
+                    "unauthorized_client",
+                    "not registered for authorization_code",
+                ));
+            }
+            let code = s("code");
+            let Some(grant) = st.codes.get(&code).cloned() else {
+                st.refusals.push("CreateToken: unknown code".into());
+                return Some(error(
+                    400,
+                    "InvalidGrantException",
+                    "invalid_grant",
+                    "unknown code",
+                ));
+            };
+            let checks = [
+                (!grant.used, "the code was used already"),
+                (
+                    grant.client_id == s("clientId"),
+                    "the code is another client's",
+                ),
+                (
+                    grant.redirect_uri == s("redirectUri"),
+                    "redirectUri is not the one of /authorize",
+                ),
+                (
+                    (43..=128).contains(&verifier.len()) && unreserved(&verifier),
+                    "codeVerifier is not 43-128 unreserved characters",
+                ),
+                (
+                    s256(&verifier) == grant.challenge,
+                    "SHA-256 of codeVerifier is not the challenge",
+                ),
+            ];
+            st.codes.get_mut(&code).unwrap().used = true;
+            if let Some((_, why)) = checks.iter().find(|(ok, _)| !ok) {
+                st.refusals.push(format!("CreateToken: {why}"));
+                return Some(error(400, "InvalidGrantException", "invalid_grant", why));
+            }
+            let n = st.tokens_issued;
+            st.tokens_issued += 1;
+            let access = format!("access-token-value-{n}");
+            let refresh = format!("refresh-token-value-{n}");
+            super::register_secret(&access);
+            super::register_secret(&refresh);
+            st.access_tokens.push(access.clone());
+            Some(HttpResponse::json(
+                200,
+                &json!({"accessToken": access, "tokenType": "Bearer", "expiresIn": 28800, "refreshToken": refresh}),
+            ))
+        }
+        _ => None,
+    }
+}
+
 fn error(status: u16, kind: &str, code: &str, description: &str) -> HttpResponse {
     HttpResponse::json(
         status,
@@ -173,6 +467,27 @@ fn handle(
             let n = registrations.fetch_add(1, Ordering::SeqCst);
             let secret = format!("client-secret-value-{n}");
             super::register_secret(&secret);
+            let body = r.json();
+            let list = |k: &str| -> Vec<String> {
+                body[k]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            state.lock().unwrap().clients.insert(
+                format!("client-id-{n}"),
+                Client {
+                    secret: secret.clone(),
+                    grant_types: list("grantTypes"),
+                    redirect_uris: list("redirectUris"),
+                    issuer_url: body["issuerUrl"].as_str().map(String::from),
+                    scopes: list("scopes"),
+                },
+            );
             HttpResponse::json(
                 200,
                 &json!({
