@@ -105,19 +105,93 @@ fn env_for(sts: &FakeSts) -> TestEnv {
 }
 
 fn with_browser(env: &mut TestEnv) {
-    let script = env.write_executable(
-        "bin/record-url",
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$HOME/browser-urls\"\n",
-    );
+    let script = fake_browser(env, "bin/record-url");
     env.set("BROWSER", script.to_str().unwrap());
 }
 
-fn browser_urls(env: &TestEnv) -> Vec<String> {
-    std::fs::read_to_string(env.home().join("browser-urls"))
+/// The real Python interpreter (not a pyenv shim, which needs PATH): the fake browsers run
+/// with any PATH.
+fn python() -> &'static str {
+    static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let out = std::process::Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .expect("python3 (scripts/test.sh needs it too)");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    })
+}
+
+/// A browser that does what a browser does with the URL it is given: appends its arguments
+/// (JSON) to ~/browser-args and its environment to ~/browser-env, fetches the URL (the `url`
+/// inside a container extension's `ext+…:` URL) and appends where it was sent to
+/// ~/browser-urls; then fetches it again and appends what that got to ~/browser-again.
+fn fake_browser(env: &TestEnv, rel: &str) -> std::path::PathBuf {
+    env.write_executable(
+        rel,
+        &format!(
+            r#"#!{}
+import http.client, json, os, sys, urllib.parse
+home = os.environ["HOME"]
+sys.stderr = open(os.path.join(home, "browser-stderr"), "a")
+def append(name, text):
+    with open(os.path.join(home, name), "a") as f:
+        f.write(text + "\n")
+args = sys.argv[1:]
+append("browser-args", json.dumps(args))
+append("browser-env", json.dumps(dict(os.environ)))
+url = args[-1]
+if url.startswith("ext+"):
+    url = urllib.parse.parse_qs(url.split(":", 1)[1])["url"][0]
+u = urllib.parse.urlsplit(url)
+def get():
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    c.request("GET", u.path)
+    r = c.getresponse()
+    return r.getheader("Location") or "HTTP %d" % r.status
+append("browser-urls", get())
+try:
+    append("browser-again", get())
+except ConnectionRefusedError:
+    append("browser-again", "refused")
+"#,
+            python()
+        ),
+    )
+}
+
+fn lines_of(env: &TestEnv, name: &str) -> Vec<String> {
+    std::fs::read_to_string(env.home().join(name))
         .unwrap_or_default()
         .lines()
         .map(String::from)
         .collect()
+}
+
+fn browser_urls(env: &TestEnv) -> Vec<String> {
+    lines_of(env, "browser-urls")
+}
+
+/// The arguments each fake browser was started with.
+fn browser_args(env: &TestEnv) -> Vec<Vec<String>> {
+    lines_of(env, "browser-args")
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A one-time link: http://127.0.0.1:<port>/<64 hex digits>.
+fn assert_one_time_link(url: &str) {
+    let path = url
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(port, path)| {
+            assert!(port.parse::<u16>().is_ok(), "{url}");
+            path
+        })
+        .unwrap_or_else(|| panic!("not a one-time link: {url}"));
+    assert_eq!(path.len(), 64, "{url}");
+    assert!(path.bytes().all(|b| b.is_ascii_hexdigit()), "{url}");
 }
 
 /// The query of a login URL, decoded.
