@@ -334,9 +334,8 @@ pub struct ConsoleArgs {
     #[arg(long, conflicts_with_all = ["print", "no_browser"])]
     pub isolate: bool,
 
-    /// The browser to open: chromium, chrome, brave, edge, vivaldi, firefox,
-    /// firefox-container or default (also stsenv_browser) [default: with --isolate, the first
-    /// of those installed; else $BROWSER or the system's]
+    /// The browser to open the console in (also stsenv_browser) [default: with --isolate, the
+    /// first of these installed; else $BROWSER or the system's]
     #[arg(long, value_name = "NAME", conflicts_with_all = ["print", "no_browser"],
           value_parser = clap::builder::PossibleValuesParser::new(crate::browser::KEYS))]
     pub browser: Option<String>,

@@ -1,5 +1,7 @@
 //! `stsenv console`: the AWS console in a browser, signed in with a target's credentials (got
-//! as `assume` gets them) or with this shell's, through the partition's federation endpoint.
+//! as `assume` gets them) or with this shell's, through the partition's federation endpoint;
+//! the browser gets a one-time link to the sign-in URL, in a context of the profile's own with
+//! `--isolate` (whose contexts `--list-contexts` and `--forget` show and remove).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -107,7 +109,7 @@ pub fn run(ctx: &Context, args: &ConsoleArgs) -> Result<Output, Error> {
         }
         None => Who::Shell(Box::new(from_shell(ctx, &args.flags)?)),
     };
-    // Which browser, before any request or prompt: a missing one fails at once.
+    // Which browser, before any request or MFA prompt: a missing one fails at once.
     let owner = match &who {
         Who::Target(p) => Owner::of_target(p.planned.request()),
         Who::Shell(_) => Owner::of_shell(env),
