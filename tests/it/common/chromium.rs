@@ -13,13 +13,14 @@ use std::time::{Duration, Instant};
 
 use super::TestEnv;
 
-/// What a headless Chromium needs here: no sandbox (the tests may run as root), no GPU, and
-/// nothing off this machine (without the resolver rule it looks up accounts.google.com and
+/// What a headless Chromium needs here: no sandbox (the tests may run as root), no GPU, no
+/// reliance on a container's small /dev/shm, and nothing off this machine (without the resolver rule it looks up accounts.google.com and
 /// clients2.google.com at every start, whatever else it is told).
 pub const HEADLESS: &[&str] = &[
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-dev-shm-usage",
     "--disable-quic",
     "--disable-background-networking",
     "--disable-component-update",
