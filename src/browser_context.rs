@@ -41,19 +41,8 @@ impl Contexts {
     /// `$XDG_DATA_HOME/stsenv/browser` when XDG_DATA_HOME is an absolute path (the XDG rule:
     /// a relative one is ignored), else `$HOME/.local/share/stsenv/browser`.
     pub fn locate(env: &Env) -> Result<Contexts, Error> {
-        let data = match env
-            .get("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-        {
-            Some(d) => d,
-            None => env
-                .home()
-                .ok_or(Error::NoHome("XDG_DATA_HOME"))?
-                .join(".local")
-                .join("share"),
-        };
-        Ok(Contexts::at(data.join("stsenv").join("browser")))
+        let data = crate::frecency::data_dir(env).ok_or(Error::NoHome("XDG_DATA_HOME"))?;
+        Ok(Contexts::at(data.join("browser")))
     }
 
     pub fn at(root: PathBuf) -> Contexts {

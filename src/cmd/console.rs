@@ -116,7 +116,7 @@ pub fn run(ctx: &Context, args: &ConsoleArgs) -> Result<Output, Error> {
     };
     let route = route(ctx, args, &owner)?;
     let signer = match who {
-        Who::Target(p) => assumed(*p)?,
+        Who::Target(p) => assumed(ctx, *p)?,
         Who::Shell(s) => *s,
     };
     let partition = Partition::of(signer.role_arn.as_deref(), signer.region.as_deref())?;
@@ -208,7 +208,7 @@ fn prepare(ctx: &Context, target: &str, flags: &AssumeFlags) -> Result<Pending, 
 }
 
 /// The target's credentials, exactly as `stsenv assume TARGET` gets them (cache, MFA, hops).
-fn assumed(p: Pending) -> Result<Signer, Error> {
+fn assumed(ctx: &Context, p: Pending) -> Result<Signer, Error> {
     let Pending {
         planned,
         origin,

@@ -168,7 +168,15 @@ fn lines_of(env: &TestEnv, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Where the fake browsers were sent, once each browser started is done: stsenv returns as
+/// soon as its link was answered, which may be before the browser wrote down the answer.
 fn browser_urls(env: &TestEnv) -> Vec<String> {
+    let started = std::time::Instant::now();
+    while lines_of(env, "browser-again").len() < lines_of(env, "browser-args").len()
+        && started.elapsed() < std::time::Duration::from_secs(10)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     lines_of(env, "browser-urls")
 }
 
