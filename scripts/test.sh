@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need when it is missing
-# (zsh, fish, dash, tmux, shellcheck, elvish, and curl for the sign-in tests' browser, from
-# Debian; moto's server, the aws CLI and boto3 from PyPI; nushell from npm; at pinned
+# (zsh, fish, dash, tmux, shellcheck, elvish, chromium, and curl for the sign-in tests' browser,
+# from Debian; moto's server, the aws CLI and boto3 from PyPI; nushell from npm; at pinned
 # versions), checks the formatting and the lints, then runs `cargo test`. Extra arguments go
 # to cargo test.
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
-for tool in zsh fish dash tmux shellcheck elvish npm curl; do
+for tool in zsh fish dash tmux shellcheck elvish npm curl chromium; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,8 +1,16 @@
 //! Handing a URL to the user's browser: `$BROWSER` (commands separated by `:`, `%s` where the
-//! URL goes), else the platform's opener; or to the terminal when no browser can be started.
+//! URL goes), else the platform's opener, or a browser named by its key (chromium, chrome,
+//! brave, edge, vivaldi, firefox, firefox-container), found where it is installed and started
+//! with the words that open a URL in it, in a context of its own if asked; or to the terminal
+//! when no browser can be started.
 
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::browser_context::Extension;
+use crate::env::Env;
 
 /// How long an opener may run before it counts as started: a browser run directly (not
 /// through xdg-open) keeps running while its window is open.
@@ -141,6 +149,12 @@ pub fn has_display() -> bool {
 
 /// Opens `url` with the first command that starts, if it is `safe_url`.
 pub fn open(url: &str) -> Opened {
+    open_until(url, &|| false)
+}
+
+/// `open`, done as soon as `done` says so (the browser came for the URL) rather than when
+/// the opener exits or has run for a while.
+pub fn open_until(url: &str, done: &dyn Fn() -> bool) -> Opened {
     let url = match safe_url(url) {
         Ok(u) => u,
         Err(why) => return Opened::Refused(why),
@@ -157,7 +171,8 @@ pub fn open(url: &str) -> Opened {
         let name = std::path::Path::new(&argv[0])
             .file_name()
             .map_or_else(|| argv[0].clone(), |n| n.to_string_lossy().into_owned());
-        match start(&argv) {
+        let words: Vec<OsString> = argv.iter().map(OsString::from).collect();
+        match start(&words, done, SETTLE) {
             Ok(()) => return Opened::With(name),
             Err(why) => failures.push(format!("{name} {why}")),
         }
@@ -165,14 +180,19 @@ pub fn open(url: &str) -> Opened {
     Opened::Failed(failures.join("; "))
 }
 
-/// Runs the opener with no stdio of ours (what it says could quote the URL) in a process
-/// group of its own (a browser it starts outlives this run and the terminal's Ctrl-C).
-fn start(argv: &[String]) -> Result<(), String> {
+/// Runs the opener with no stdio of ours (what it says could quote the URL), without the AWS
+/// credentials of this shell in its environment (a browser has no use for them), in a
+/// process group of its own (a browser it starts outlives this run and the terminal's
+/// Ctrl-C). Ok once it exited well, `done` says so, or it has run for `patience`.
+pub fn start(argv: &[OsString], done: &dyn Fn() -> bool, patience: Duration) -> Result<(), String> {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    for name in crate::session::CREDENTIAL_VARS {
+        cmd.env_remove(name);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
@@ -184,13 +204,253 @@ fn start(argv: &[String]) -> Result<(), String> {
     })?;
     let started = Instant::now();
     loop {
+        if done() {
+            return Ok(());
+        }
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(()),
             Ok(Some(status)) => return Err(format!("failed ({status})")),
-            Ok(None) if started.elapsed() >= SETTLE => return Ok(()),
+            Ok(None) if started.elapsed() >= patience => return Ok(()),
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(format!("could not be waited for ({e})")),
         }
+    }
+}
+
+/// What `--browser` and `stsenv_browser` take: a browser of `NAMED`, or `default` (what opens
+/// links here: `$BROWSER`, else the platform's opener).
+pub const KEYS: [&str; 8] = [
+    "chromium",
+    "chrome",
+    "brave",
+    "edge",
+    "vivaldi",
+    "firefox",
+    "firefox-container",
+    "default",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// A context is a user-data folder of its own.
+    Chromium,
+    /// A context is a container, opened through this extension's URL scheme.
+    Firefox(Extension),
+}
+
+/// A browser that can be named, and where it is installed.
+#[derive(Debug)]
+pub struct Named {
+    pub key: &'static str,
+    pub family: Family,
+    /// Command names looked for on PATH, in order.
+    path_names: &'static [&'static str],
+    /// Where it is on macOS (`~/` under HOME).
+    macos: &'static [&'static str],
+    /// Where it is on Windows: `%VAR%\…`.
+    windows: &'static [&'static str],
+}
+
+const FIREFOX_PATHS: &[&str] = &["firefox", "firefox-esr"];
+const FIREFOX_MACOS: &[&str] = &["/Applications/Firefox.app/Contents/MacOS/firefox"];
+const FIREFOX_WINDOWS: &[&str] = &[
+    r"%ProgramFiles%\Mozilla Firefox\firefox.exe",
+    r"%ProgramFiles(x86)%\Mozilla Firefox\firefox.exe",
+];
+
+/// In the order they are looked for when none is named.
+pub const NAMED: [Named; 7] = [
+    Named {
+        key: "chromium",
+        family: Family::Chromium,
+        path_names: &["chromium", "chromium-browser"],
+        macos: &[
+            "/Applications/Chromium.app/Contents/MacOS/Chromium",
+            "~/Applications/Chromium.app/Contents/MacOS/Chromium",
+        ],
+        windows: &[
+            r"%LOCALAPPDATA%\Chromium\Application\chrome.exe",
+            r"%ProgramFiles%\Chromium\Application\chrome.exe",
+        ],
+    },
+    Named {
+        key: "chrome",
+        family: Family::Chromium,
+        path_names: &["google-chrome-stable", "google-chrome"],
+        macos: &[
+            "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+            "~/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+        ],
+        windows: &[
+            r"%ProgramFiles%\Google\Chrome\Application\chrome.exe",
+            r"%ProgramFiles(x86)%\Google\Chrome\Application\chrome.exe",
+            r"%LOCALAPPDATA%\Google\Chrome\Application\chrome.exe",
+        ],
+    },
+    Named {
+        key: "brave",
+        family: Family::Chromium,
+        path_names: &["brave-browser", "brave-browser-stable", "brave"],
+        macos: &[
+            "/Applications/Brave Browser.app/Contents/MacOS/Brave Browser",
+            "~/Applications/Brave Browser.app/Contents/MacOS/Brave Browser",
+        ],
+        windows: &[
+            r"%ProgramFiles%\BraveSoftware\Brave-Browser\Application\brave.exe",
+            r"%LOCALAPPDATA%\BraveSoftware\Brave-Browser\Application\brave.exe",
+        ],
+    },
+    Named {
+        key: "edge",
+        family: Family::Chromium,
+        path_names: &["microsoft-edge-stable", "microsoft-edge"],
+        macos: &["/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge"],
+        windows: &[
+            r"%ProgramFiles(x86)%\Microsoft\Edge\Application\msedge.exe",
+            r"%ProgramFiles%\Microsoft\Edge\Application\msedge.exe",
+        ],
+    },
+    Named {
+        key: "vivaldi",
+        family: Family::Chromium,
+        path_names: &["vivaldi-stable", "vivaldi"],
+        macos: &["/Applications/Vivaldi.app/Contents/MacOS/Vivaldi"],
+        windows: &[
+            r"%LOCALAPPDATA%\Vivaldi\Application\vivaldi.exe",
+            r"%ProgramFiles%\Vivaldi\Application\vivaldi.exe",
+        ],
+    },
+    Named {
+        key: "firefox",
+        family: Family::Firefox(Extension::Granted),
+        path_names: FIREFOX_PATHS,
+        macos: FIREFOX_MACOS,
+        windows: FIREFOX_WINDOWS,
+    },
+    Named {
+        key: "firefox-container",
+        family: Family::Firefox(Extension::OpenUrlInContainer),
+        path_names: FIREFOX_PATHS,
+        macos: FIREFOX_MACOS,
+        windows: FIREFOX_WINDOWS,
+    },
+];
+
+/// The browser of that key (None for `default`, and for a key that is none of them).
+pub fn named(key: &str) -> Option<&'static Named> {
+    NAMED.iter().find(|b| b.key == key)
+}
+
+/// The first browser of `NAMED` that is installed (firefox-container is never picked unnamed:
+/// firefox, the same program, comes first).
+pub fn first_installed(env: &Env) -> Option<(&'static Named, PathBuf)> {
+    NAMED
+        .iter()
+        .filter(|b| b.key != "firefox-container")
+        .find_map(|b| b.find(env).map(|p| (b, p)))
+}
+
+/// What a browser is opened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum In<'a> {
+    /// Its usual context.
+    Usual,
+    /// A Chromium user-data folder.
+    Folder(&'a Path),
+    /// A Firefox container of this name.
+    Container(&'a str),
+}
+
+impl Named {
+    /// Where it is installed: on PATH first, then where the platform keeps it.
+    pub fn find(&self, env: &Env) -> Option<PathBuf> {
+        let path = env.var("PATH").unwrap_or_default();
+        let on_path = std::env::split_paths(&path).find_map(|dir| {
+            self.path_names.iter().find_map(|name| {
+                let mut p = dir.join(name);
+                if cfg!(windows) {
+                    p.set_extension("exe");
+                }
+                is_executable(&p).then_some(p)
+            })
+        });
+        if on_path.is_some() {
+            return on_path;
+        }
+        let places: Vec<PathBuf> = if cfg!(target_os = "macos") {
+            self.macos
+                .iter()
+                .filter_map(|p| match p.strip_prefix("~/") {
+                    Some(rest) => env.home().map(|h| h.join(rest)),
+                    None => Some(PathBuf::from(p)),
+                })
+                .collect()
+        } else if cfg!(windows) {
+            self.windows
+                .iter()
+                .filter_map(|p| {
+                    let (var, tail) = p.strip_prefix('%')?.split_once('%')?;
+                    Some(PathBuf::from(format!("{}{tail}", env.get(var)?)))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        places.into_iter().find(|p| is_executable(p))
+    }
+
+    /// The names it was looked for by, for a message: "vivaldi-stable or vivaldi".
+    pub fn looked_for(&self) -> String {
+        self.path_names.join(" or ")
+    }
+
+    /// The words that open `url` (a `safe_url`) in it: a Chromium in a user-data folder of its
+    /// own gets what a fresh one needs not to ask first-run questions (every time: with
+    /// --no-first-run it never writes its First Run mark), and `extra` before the URL; a
+    /// Firefox container gets the extension's URL around `url`, in a new tab.
+    pub fn argv(&self, exe: &Path, inside: In, url: &str, extra: &[String]) -> Vec<OsString> {
+        let mut argv: Vec<OsString> = vec![exe.into()];
+        match self.family {
+            Family::Chromium => {
+                if let In::Folder(dir) = inside {
+                    let mut flag = OsString::from("--user-data-dir=");
+                    flag.push(dir);
+                    argv.push(flag);
+                    for f in [
+                        "--no-first-run",
+                        "--no-default-browser-check",
+                        // Chrome's search engine choice dialog (EEA) on every new profile.
+                        "--disable-search-engine-choice-screen",
+                    ] {
+                        argv.push(f.into());
+                    }
+                }
+                argv.extend(extra.iter().map(OsString::from));
+                argv.push(url.into());
+            }
+            Family::Firefox(ext) => {
+                argv.push("--new-tab".into());
+                argv.push(match inside {
+                    In::Container(name) => {
+                        crate::browser_context::container_url(ext, name, url).into()
+                    }
+                    _ => url.into(),
+                });
+            }
+        }
+        argv
+    }
+}
+
+fn is_executable(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        p.is_file()
     }
 }
 
@@ -291,5 +551,101 @@ mod tests {
         assert!(commands(None, false).is_empty());
         assert!(commands(Some(" "), false).is_empty());
         assert_eq!(commands(None, true)[0], strings(&["xdg-open"]));
+    }
+
+    #[test]
+    fn every_browser_the_issue_names_is_known_in_its_order() {
+        let keys: Vec<&str> = NAMED.iter().map(|b| b.key).collect();
+        assert_eq!(keys, KEYS[..7]);
+        assert_eq!(KEYS[7], "default");
+        assert!(named("default").is_none() && named("safari").is_none());
+    }
+
+    #[test]
+    fn a_chromium_context_is_its_own_user_data_folder_without_first_run_questions() {
+        let url = "http://127.0.0.1:1/abc";
+        let dir = Path::new("/home/u/.local/share/stsenv/browser/prod");
+        let extra = strings(&["--headless"]);
+        let argv = named("brave").unwrap().argv(
+            Path::new("/usr/bin/brave-browser"),
+            In::Folder(dir),
+            url,
+            &extra,
+        );
+        let want = [
+            "/usr/bin/brave-browser",
+            "--user-data-dir=/home/u/.local/share/stsenv/browser/prod",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-search-engine-choice-screen",
+            "--headless",
+            url,
+        ];
+        assert_eq!(argv, want.map(OsString::from));
+        let plain = named("chrome")
+            .unwrap()
+            .argv(Path::new("/c"), In::Usual, url, &[]);
+        assert_eq!(plain, ["/c", url].map(OsString::from));
+    }
+
+    #[test]
+    fn a_firefox_context_is_the_container_url_in_a_new_tab() {
+        let url = "http://127.0.0.1:1/abc";
+        let argv =
+            |key: &str, inside: In| named(key).unwrap().argv(Path::new("/ff"), inside, url, &[]);
+        assert_eq!(
+            argv("firefox", In::Container("prod")),
+            [
+                "/ff",
+                "--new-tab",
+                "ext+granted-containers:name=prod&url=http%3A%2F%2F127.0.0.1%3A1%2Fabc&color=pink&icon=fingerprint"
+            ]
+            .map(OsString::from)
+        );
+        assert_eq!(
+            argv("firefox-container", In::Container("dev")),
+            [
+                "/ff",
+                "--new-tab",
+                "ext+container:name=dev&url=http%3A%2F%2F127.0.0.1%3A1%2Fabc&color=purple&icon=fingerprint"
+            ]
+            .map(OsString::from)
+        );
+        assert_eq!(
+            argv("firefox", In::Usual),
+            ["/ff", "--new-tab", url].map(OsString::from)
+        );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn browsers_are_found_on_path_in_order() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        for (name, mode) in [
+            ("google-chrome", 0o755),
+            ("vivaldi", 0o755),
+            ("chromium", 0o644),
+        ] {
+            let p = t.path().join(name);
+            std::fs::write(&p, "").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let env = Env::from_pairs([("PATH", t.path().to_str().unwrap())]);
+        assert_eq!(
+            named("chrome").unwrap().find(&env),
+            Some(t.path().join("google-chrome"))
+        );
+        assert_eq!(
+            named("chromium").unwrap().find(&env),
+            None,
+            "not executable"
+        );
+        let (b, p) = first_installed(&env).unwrap();
+        assert_eq!((b.key, p), ("chrome", t.path().join("google-chrome")));
+        assert_eq!(
+            named("vivaldi").unwrap().looked_for(),
+            "vivaldi-stable or vivaldi"
+        );
     }
 }

@@ -328,6 +328,27 @@ pub struct ConsoleArgs {
     #[arg(long)]
     pub no_browser: bool,
 
+    /// Open the console in a browser context of this profile's own, kept between runs, so
+    /// that several accounts stay signed in side by side (also stsenv_console_isolate = true,
+    /// STSENV_CONSOLE_ISOLATE=1)
+    #[arg(long, conflicts_with_all = ["print", "no_browser"])]
+    pub isolate: bool,
+
+    /// The browser to open the console in (also stsenv_browser) [default: with --isolate, the
+    /// first of these installed; else $BROWSER or the system's]
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["print", "no_browser"],
+          value_parser = clap::builder::PossibleValuesParser::new(crate::browser::KEYS))]
+    pub browser: Option<String>,
+
+    /// List the browser contexts --isolate keeps, and which are open
+    #[arg(long, conflicts_with_all = ["target", "print", "no_browser", "isolate", "browser", "forget", "service", "destination"])]
+    pub list_contexts: bool,
+
+    /// Remove the browser context --isolate keeps for PROFILE (its folder)
+    #[arg(long, value_name = "PROFILE", add = ArgValueCandidates::new(context_candidates),
+          conflicts_with_all = ["target", "print", "no_browser", "isolate", "browser", "service", "destination"])]
+    pub forget: Option<String>,
+
     /// The sign-in federation endpoint instead of the partition's (a test hook, also
     /// STSENV_FEDERATION_URL)
     #[arg(long, value_name = "URL", hide = true)]
@@ -470,6 +491,17 @@ pub fn profile_candidates() -> Vec<CompletionCandidate> {
 }
 
 /// The console's service names, with the page each opens.
+/// The browser contexts `stsenv console --isolate` keeps, for `--forget`.
+pub fn context_candidates() -> Vec<CompletionCandidate> {
+    crate::browser_context::Contexts::locate(&crate::env::Env::process())
+        .ok()
+        .and_then(|c| c.list().ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| CompletionCandidate::new(c.name))
+        .collect()
+}
+
 pub fn service_candidates() -> Vec<CompletionCandidate> {
     crate::federation::SERVICES
         .iter()

@@ -7,6 +7,7 @@
 
 pub mod aws_files;
 pub mod browser;
+pub mod browser_context;
 pub mod cache;
 pub mod cli;
 pub mod cmd;
@@ -23,6 +24,7 @@ pub mod helper;
 pub mod ini;
 pub mod mfa;
 pub mod net;
+pub mod onetime;
 pub mod picker;
 pub mod server;
 pub mod session;

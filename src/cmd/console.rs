@@ -1,16 +1,22 @@
 //! `stsenv console`: the AWS console in a browser, signed in with a target's credentials (got
-//! as `assume` gets them) or with this shell's, through the partition's federation endpoint.
+//! as `assume` gets them) or with this shell's, through the partition's federation endpoint;
+//! the browser gets a one-time link to the sign-in URL, in a context of the profile's own with
+//! `--isolate` (whose contexts `--list-contexts` and `--forget` show and remove).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::browser::{self, Opened};
+use crate::browser::{self, Family, In, Named, Opened};
+use crate::browser_context::{Contexts, Forgot};
 use crate::cli::{AssumeFlags, ConsoleArgs};
-use crate::cmd::Output;
+use crate::cmd::{table, Output};
 use crate::context::Context;
-use crate::engine::{self, default_timeout, Origin, Target};
+use crate::engine::{self, default_timeout, Origin, Planned, Request, Target};
+use crate::env::Env;
 use crate::error::{say, Error};
 use crate::federation::{self, Partition};
 use crate::net::{self, Net};
+use crate::onetime::{self, OneTime, Outcome};
 use crate::session::{Credentials, Held};
 use crate::sts::Sts;
 use crate::{time, validate, verbose};
@@ -18,6 +24,20 @@ use crate::{time, validate, verbose};
 /// Points stsenv at another federation endpoint, as `--federation-url` does (a test hook:
 /// the `assume -c` shortcut of the hooks runs `stsenv console` without flags).
 const FEDERATION_VAR: &str = "STSENV_FEDERATION_URL";
+
+/// `--isolate` for every run (1 or true; 0 or false turns a profile's key off).
+const ISOLATE_VAR: &str = "STSENV_CONSOLE_ISOLATE";
+/// The profile keys (in the profile, else in `[default]`).
+const ISOLATE_KEY: &str = "stsenv_console_isolate";
+const BROWSER_KEY: &str = "stsenv_browser";
+
+/// How long the one-time link waits for the browser, in milliseconds (a test hook: a browser
+/// that never comes would otherwise hold a test for a minute).
+const LINK_MS_VAR: &str = "STSENV_ONE_TIME_URL_MS";
+
+/// Words added to the command line of a Chromium-family browser stsenv starts (a test hook:
+/// the tests' headless Chromium needs flags no user's browser gets).
+const CHROMIUM_FLAGS_VAR: &str = "STSENV_CHROMIUM_FLAGS";
 
 /// The session policy of GetFederationToken: the federated user gets the intersection of it
 /// and the IAM user's own policies, so allowing everything passes the user's permissions
@@ -55,6 +75,12 @@ enum Way {
 }
 
 pub fn run(ctx: &Context, args: &ConsoleArgs) -> Result<Output, Error> {
+    if args.list_contexts {
+        return list_contexts(ctx);
+    }
+    if let Some(name) = &args.forget {
+        return forget(ctx, name);
+    }
     let env = ctx.env();
     let service = args
         .service
@@ -68,16 +94,30 @@ pub fn run(ctx: &Context, args: &ConsoleArgs) -> Result<Output, Error> {
     if let Some(url) = &federation {
         validate::endpoint_url(url)?;
     }
-    let signer = match &args.target {
-        Some(target) => assumed(ctx, target, &args.flags)?,
+    let who = match &args.target {
+        Some(target) => Who::Target(Box::new(prepare(ctx, target, &args.flags)?)),
         // No credentials in this shell: pick a profile, on a terminal.
         None if env.get("AWS_ACCESS_KEY_ID").is_none()
             && !args.flags.no_input
             && crate::tty::interactive() =>
         {
-            assumed(ctx, &super::pick_target(ctx, false)?, &args.flags)?
+            Who::Target(Box::new(prepare(
+                ctx,
+                &super::pick_target(ctx, false)?,
+                &args.flags,
+            )?))
         }
-        None => from_shell(ctx, &args.flags)?,
+        None => Who::Shell(Box::new(from_shell(ctx, &args.flags)?)),
+    };
+    // Which browser, before any request or MFA prompt: a missing one fails at once.
+    let owner = match &who {
+        Who::Target(p) => Owner::of_target(p.planned.request()),
+        Who::Shell(_) => Owner::of_shell(env),
+    };
+    let route = route(ctx, args, &owner)?;
+    let signer = match who {
+        Who::Target(p) => assumed(ctx, *p)?,
+        Who::Shell(s) => *s,
     };
     let partition = Partition::of(signer.role_arn.as_deref(), signer.region.as_deref())?;
     // A region of another partition than the role's (us-east-1 for an aws-cn role, say) has
@@ -119,11 +159,25 @@ pub fn run(ctx: &Context, args: &ConsoleArgs) -> Result<Output, Error> {
     for n in &notes {
         say(n);
     }
-    deliver(args, &signer.name, &url)
+    deliver(ctx, route, &signer.name, &url)
 }
 
-/// The target's credentials, exactly as `stsenv assume TARGET` gets them (cache, MFA, hops).
-fn assumed(ctx: &Context, target: &str, flags: &AssumeFlags) -> Result<Signer, Error> {
+/// Where the credentials come from: a target still to assume, or the shell's.
+enum Who {
+    Target(Box<Pending>),
+    Shell(Box<Signer>),
+}
+
+/// A target planned, not yet assumed.
+struct Pending {
+    planned: Planned,
+    origin: Origin,
+    duration: Option<u32>,
+}
+
+/// The target planned as `stsenv assume TARGET` plans it, and checked for the console: no
+/// request, no prompt.
+fn prepare(ctx: &Context, target: &str, flags: &AssumeFlags) -> Result<Pending, Error> {
     let mut req = super::request(target, flags)?;
     if let Target::RoleArn(arn) = &req.target {
         // Before any request: a role of a partition without a console is no use assumed.
@@ -146,6 +200,20 @@ fn assumed(ctx: &Context, target: &str, flags: &AssumeFlags) -> Result<Signer, E
             "a role's console session lasts 12 h (43200 s) at most",
         ));
     }
+    Ok(Pending {
+        planned,
+        origin,
+        duration,
+    })
+}
+
+/// The target's credentials, exactly as `stsenv assume TARGET` gets them (cache, MFA, hops).
+fn assumed(ctx: &Context, p: Pending) -> Result<Signer, Error> {
+    let Pending {
+        planned,
+        origin,
+        duration,
+    } = p;
     let session = planned.obtain()?;
     let req = planned.request();
     super::used(ctx, req);
@@ -306,25 +374,318 @@ async fn federated(
     Ok(creds)
 }
 
-/// The sign-in URL, where it may go: stdout for `--print`, else a browser, else the terminal
-/// (stdout without one). Never stderr, never --verbose.
-fn deliver(args: &ConsoleArgs, name: &str, url: &str) -> Result<Output, Error> {
-    if args.print {
-        return Ok(Output::Text(format!("{url}\n")));
+/// Whose console it is, as the browser context sees it.
+struct Owner {
+    /// The profile whose stsenv_browser and stsenv_console_isolate apply (before
+    /// `[default]`'s).
+    settings: Option<String>,
+    /// The name of its browser context: the profile's, else an account id; None when the
+    /// credentials say neither.
+    context: Option<String>,
+}
+
+impl Owner {
+    fn of_target(req: &Request) -> Owner {
+        match &req.target {
+            Target::Profile(p) => Owner {
+                settings: Some(p.clone()),
+                context: Some(p.clone()),
+            },
+            Target::RoleArn(arn) => Owner {
+                settings: None,
+                context: account_of(arn),
+            },
+            Target::Root(_) => Owner {
+                settings: None,
+                context: Some(req.target_text.clone()),
+            },
+        }
     }
-    let why = if args.no_browser {
-        String::new()
+
+    /// The shell's credentials: the profile `assume` named in STSENV_PROFILE (the account of
+    /// a role ARN assumed), else the account of STSENV_ROLE_ARN.
+    fn of_shell(env: &Env) -> Owner {
+        match env.var("STSENV_PROFILE") {
+            Some(p) if p.starts_with("arn:") => Owner {
+                settings: None,
+                context: account_of(&p),
+            },
+            Some(p) => Owner {
+                settings: Some(p.clone()),
+                context: Some(p),
+            },
+            None => Owner {
+                settings: None,
+                context: env.get("STSENV_ROLE_ARN").and_then(account_of),
+            },
+        }
+    }
+}
+
+/// The 12-digit account of an ARN.
+fn account_of(arn: &str) -> Option<String> {
+    arn.split(':')
+        .nth(4)
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .map(String::from)
+}
+
+/// Where the sign-in URL goes.
+enum Route {
+    /// stdout (`--print`).
+    Print,
+    /// The terminal (`--no-browser`).
+    Terminal,
+    /// `$BROWSER`, else the platform's opener.
+    Default,
+    /// A browser stsenv starts itself, in a context of the profile's own if `own` says so.
+    Named {
+        browser: &'static Named,
+        exe: PathBuf,
+        own: Own,
+    },
+}
+
+enum Own {
+    Usual,
+    Folder(PathBuf),
+    Container(String),
+}
+
+/// A profile key of the owner's profile, else of `[default]`: its value and the profile.
+fn setting(ctx: &Context, owner: &Owner, key: &str) -> Result<Option<(String, String)>, Error> {
+    let profiles = ctx.profiles()?;
+    let names = owner.settings.iter().map(String::as_str).chain(["default"]);
+    for name in names {
+        let value = profiles.get_profile(name).and_then(|p| p.get(key));
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            return Ok(Some((v.to_string(), name.to_string())));
+        }
+    }
+    Ok(None)
+}
+
+fn truth(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Where the sign-in URL will go, from the flags, the environment and the profile's keys (in
+/// that order, as the AWS CLI ranks them); a context folder is made here.
+fn route(ctx: &Context, args: &ConsoleArgs, owner: &Owner) -> Result<Route, Error> {
+    if args.print {
+        return Ok(Route::Print);
+    }
+    if args.no_browser {
+        return Ok(Route::Terminal);
+    }
+    let env = ctx.env();
+    let isolate = if args.isolate {
+        true
+    } else if let Some(v) = env.get(ISOLATE_VAR) {
+        truth(v).ok_or_else(|| Error::bad(ISOLATE_VAR, v, "expected 1 or 0 (true or false)"))?
     } else {
-        match browser::open(url) {
-            Opened::With(program) => {
-                say(&format!("opened the AWS console for {name} with {program}"));
-                return Ok(Output::Text(String::new()));
-            }
-            Opened::NoDisplay => "no display to start a browser on (neither DISPLAY nor WAYLAND_DISPLAY is set, nor BROWSER); ".to_string(),
-            Opened::Failed(why) => format!("could not start a browser: {why}; "),
-            Opened::Refused(why) => format!("the sign-in URL is not one stsenv opens ({why}); "),
+        match setting(ctx, owner, ISOLATE_KEY)? {
+            Some((v, profile)) => truth(&v).ok_or_else(|| Error::ProfileValue {
+                profile,
+                key: ISOLATE_KEY,
+                why: format!("is '{v}', not true or false"),
+            })?,
+            None => false,
         }
     };
+    let (key, said) = match &args.browser {
+        Some(k) => (Some(k.clone()), format!("--browser {k}")),
+        None => match setting(ctx, owner, BROWSER_KEY)? {
+            Some((v, profile)) => {
+                if !browser::KEYS.contains(&v.as_str()) {
+                    return Err(Error::ProfileValue {
+                        profile,
+                        key: BROWSER_KEY,
+                        why: format!("is '{v}', not one of {}", browser::KEYS.join(", ")),
+                    });
+                }
+                let said = format!("{BROWSER_KEY} = {v} (profile {profile})");
+                (Some(v), said)
+            }
+            None => (None, String::new()),
+        },
+    };
+    let installed = |b: &'static Named| {
+        b.find(env).ok_or_else(|| {
+            Error::Console(format!(
+                "{said}: {} is not installed (no {} found); `stsenv console --print` prints the sign-in URL instead, for you to open in any browser",
+                b.key,
+                b.looked_for()
+            ))
+        })
+    };
+    if !isolate {
+        // $BROWSER, set for this shell, goes before a key of the config; a flag before both.
+        let named = key
+            .as_deref()
+            .and_then(browser::named)
+            .filter(|_| args.browser.is_some() || env.get("BROWSER").is_none());
+        return Ok(match named {
+            Some(b) => Route::Named {
+                browser: b,
+                exe: installed(b)?,
+                own: Own::Usual,
+            },
+            None => Route::Default,
+        });
+    }
+    let every = browser::KEYS[..7].join(", ");
+    let (b, exe) = match key.as_deref() {
+        Some("default") => {
+            return Err(Error::Console(format!(
+                "{said}: --isolate starts the browser itself, in a context of the profile's own, which `default` ($BROWSER or the system's opener) can't give: name the browser ({every}) with --browser or {BROWSER_KEY}"
+            )))
+        }
+        Some(k) => {
+            let b = browser::named(k).expect("a key of browser::KEYS");
+            (b, installed(b)?)
+        }
+        None => browser::first_installed(env).ok_or_else(|| {
+            Error::Console(format!(
+                "no browser for --isolate: none of {} is installed (on PATH){}; install one or name it with --browser, or `stsenv console --print` prints the sign-in URL instead",
+                browser::KEYS[..6].join(", "),
+                if env.get("BROWSER").is_some() { ", and $BROWSER can't keep a context of its own" } else { "" }
+            ))
+        })?,
+    };
+    let Some(name) = owner.context.clone() else {
+        return Err(Error::Console(
+            "--isolate keeps a browser context per profile, and the credentials in this shell name none (no STSENV_PROFILE): name the target (`stsenv console prod --isolate`)".into(),
+        ));
+    };
+    let own = match b.family {
+        Family::Chromium => Own::Folder(
+            Contexts::locate(env)?
+                .ensure(&name)
+                .map_err(|e| Error::File(format!("cannot keep a browser context: {e}")))?,
+        ),
+        Family::Firefox(_) => Own::Container(name),
+    };
+    Ok(Route::Named {
+        browser: b,
+        exe,
+        own,
+    })
+}
+
+/// The sign-in URL, where it may go: stdout for `--print`, the terminal for `--no-browser`,
+/// else a browser, which gets a one-time link to it on 127.0.0.1 rather than the URL itself
+/// (a command line is there for every local user to read), and this run waits until it came
+/// for it. Never stderr, never --verbose.
+fn deliver(ctx: &Context, route: Route, name: &str, url: &str) -> Result<Output, Error> {
+    let env = ctx.env();
+    match route {
+        Route::Print => return Ok(Output::Text(format!("{url}\n"))),
+        Route::Terminal => return show(name, url, ""),
+        Route::Default | Route::Named { .. } => {}
+    }
+    let signin = match browser::safe_url(url) {
+        Ok(u) => u,
+        Err(why) => {
+            return show(
+                name,
+                url,
+                &format!("the sign-in URL is not one stsenv opens ({why}); "),
+            )
+        }
+    };
+    let lifetime = env
+        .get(LINK_MS_VAR)
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(onetime::LIFETIME);
+    let link = match OneTime::start(&signin, lifetime) {
+        Ok(l) => l,
+        Err(e) => {
+            return show(
+                name,
+                url,
+                &format!("cannot serve a one-time sign-in link on 127.0.0.1 ({e}); "),
+            )
+        }
+    };
+    let served = || link.served();
+    let (program, how, hint) = match route {
+        Route::Named { browser, exe, own } => {
+            let extra = match browser.family {
+                Family::Chromium => env
+                    .get(CHROMIUM_FLAGS_VAR)
+                    .and_then(crate::shell::split_posix_words)
+                    .unwrap_or_default(),
+                Family::Firefox(_) => Vec::new(),
+            };
+            let (inside, how, hint) = match &own {
+                Own::Usual => (In::Usual, String::new(), ""),
+                Own::Folder(dir) => (
+                    In::Folder(dir),
+                    format!(", in a browser context of its own ({})", dir.display()),
+                    "",
+                ),
+                Own::Container(c) => (
+                    In::Container(c),
+                    format!(", in its container '{c}'"),
+                    " (is its container extension installed? Firefox hands it the link)",
+                ),
+            };
+            let argv = browser.argv(&exe, inside, link.url(), &extra);
+            if let Err(why) = browser::start(&argv, &served, lifetime) {
+                link.cancel();
+                let why = format!(
+                    "could not start {} ({}): {why}; ",
+                    browser.key,
+                    exe.display()
+                );
+                return show(name, url, &why);
+            }
+            (browser.key.to_string(), how, hint)
+        }
+        _ => match browser::open_until(link.url(), &served) {
+            Opened::With(program) => (program, String::new(), ""),
+            failed => {
+                link.cancel();
+                let why = match failed {
+                    Opened::NoDisplay => "no display to start a browser on (neither DISPLAY nor WAYLAND_DISPLAY is set, nor BROWSER); ".to_string(),
+                    Opened::Failed(why) => format!("could not start a browser: {why}; "),
+                    Opened::Refused(why) => {
+                        format!("the one-time link is not one stsenv opens ({why}); ")
+                    }
+                    Opened::With(_) => String::new(),
+                };
+                return show(name, url, &why);
+            }
+        },
+    };
+    match link.wait() {
+        Outcome::Served => {
+            say(&format!("opened the AWS console for {name} with {program}{how}"));
+            Ok(Output::Text(String::new()))
+        }
+        Outcome::Expired | Outcome::Cancelled => Err(Error::Console(format!(
+            "{program} did not come for the one-time sign-in link within {}{hint}, so nothing was signed in: run it again, or `--print` prints the sign-in URL for you to open",
+            seconds(lifetime)
+        ))),
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// The sign-in URL on the terminal (stdout without one), saying `why` first.
+fn show(name: &str, url: &str, why: &str) -> Result<Output, Error> {
     // Shown as it must be copied, but never with a control character in it.
     let url = crate::error::escape_controls(url);
     say(&format!(
@@ -334,5 +695,48 @@ fn deliver(args: &ConsoleArgs, name: &str, url: &str) -> Result<Output, Error> {
         Ok(Output::Text(String::new()))
     } else {
         Ok(Output::Text(format!("{url}\n")))
+    }
+}
+
+/// `--list-contexts`: a table on stdout (names and folders, no secret).
+fn list_contexts(ctx: &Context) -> Result<Output, Error> {
+    let contexts = Contexts::locate(ctx.env())?;
+    let list = contexts.list().map_err(Error::File)?;
+    if list.is_empty() {
+        say(&format!(
+            "no browser contexts in {} yet: `stsenv console PROFILE --isolate` makes one",
+            contexts.root().display()
+        ));
+        return Ok(Output::Text(String::new()));
+    }
+    let mut rows = vec![["PROFILE", "OPEN", "FOLDER"].map(String::from).to_vec()];
+    for c in list {
+        rows.push(vec![
+            c.name,
+            c.in_use.map_or(String::new(), |pid| format!("pid {pid}")),
+            c.path.display().to_string(),
+        ]);
+    }
+    Ok(Output::Text(table(&rows)))
+}
+
+/// `--forget PROFILE`: removes that context's folder, unless its browser is open.
+fn forget(ctx: &Context, name: &str) -> Result<Output, Error> {
+    let contexts = Contexts::locate(ctx.env())?;
+    match contexts.forget(name).map_err(Error::File)? {
+        Forgot::Removed(path) => {
+            say(&format!(
+                "forgot the browser context of {name}: removed {}",
+                path.display()
+            ));
+            Ok(Output::Text(String::new()))
+        }
+        Forgot::NotFound => Err(Error::Console(format!(
+            "there is no browser context of {name} in {}: `stsenv console --list-contexts` lists them (Firefox containers are removed in Firefox)",
+            contexts.root().display()
+        ))),
+        Forgot::InUse(pid) => Err(Error::Console(format!(
+            "the browser context of {name} is open (its browser runs as pid {pid}): close that browser first"
+        ))),
     }
 }

@@ -105,19 +105,101 @@ fn env_for(sts: &FakeSts) -> TestEnv {
 }
 
 fn with_browser(env: &mut TestEnv) {
-    let script = env.write_executable(
-        "bin/record-url",
-        "#!/bin/sh\nprintf '%s\\n' \"$@\" >> \"$HOME/browser-urls\"\n",
-    );
+    let script = fake_browser(env, "bin/record-url");
     env.set("BROWSER", script.to_str().unwrap());
 }
 
-fn browser_urls(env: &TestEnv) -> Vec<String> {
-    std::fs::read_to_string(env.home().join("browser-urls"))
+/// The real Python interpreter (not a pyenv shim, which needs PATH): the fake browsers run
+/// with any PATH.
+fn python() -> &'static str {
+    static PYTHON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let out = std::process::Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .expect("python3 (scripts/test.sh needs it too)");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    })
+}
+
+/// A browser that does what a browser does with the URL it is given: appends its arguments
+/// (JSON) to ~/browser-args and its environment to ~/browser-env, fetches the URL (the `url`
+/// inside a container extension's `ext+…:` URL) and appends where it was sent to
+/// ~/browser-urls; then fetches it again and appends what that got to ~/browser-again.
+fn fake_browser(env: &TestEnv, rel: &str) -> std::path::PathBuf {
+    env.write_executable(
+        rel,
+        &format!(
+            r#"#!{}
+import http.client, json, os, sys, urllib.parse
+home = os.environ["HOME"]
+sys.stderr = open(os.path.join(home, "browser-stderr"), "a")
+def append(name, text):
+    with open(os.path.join(home, name), "a") as f:
+        f.write(text + "\n")
+args = sys.argv[1:]
+append("browser-args", json.dumps(args))
+append("browser-env", json.dumps(dict(os.environ)))
+url = args[-1]
+if url.startswith("ext+"):
+    url = urllib.parse.parse_qs(url.split(":", 1)[1])["url"][0]
+u = urllib.parse.urlsplit(url)
+def get():
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    c.request("GET", u.path)
+    r = c.getresponse()
+    return r.getheader("Location") or "HTTP %d" % r.status
+append("browser-urls", get())
+try:
+    append("browser-again", get())
+except ConnectionRefusedError:
+    append("browser-again", "refused")
+"#,
+            python()
+        ),
+    )
+}
+
+fn lines_of(env: &TestEnv, name: &str) -> Vec<String> {
+    std::fs::read_to_string(env.home().join(name))
         .unwrap_or_default()
         .lines()
         .map(String::from)
         .collect()
+}
+
+/// Where the fake browsers were sent, once each browser started is done: stsenv returns as
+/// soon as its link was answered, which may be before the browser wrote down the answer.
+fn browser_urls(env: &TestEnv) -> Vec<String> {
+    let started = std::time::Instant::now();
+    while lines_of(env, "browser-again").len() < lines_of(env, "browser-args").len()
+        && started.elapsed() < std::time::Duration::from_secs(10)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    lines_of(env, "browser-urls")
+}
+
+/// The arguments each fake browser was started with.
+fn browser_args(env: &TestEnv) -> Vec<Vec<String>> {
+    lines_of(env, "browser-args")
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A one-time link: http://127.0.0.1:<port>/<64 hex digits>.
+fn assert_one_time_link(url: &str) {
+    let path = url
+        .strip_prefix("http://127.0.0.1:")
+        .and_then(|rest| rest.split_once('/'))
+        .map(|(port, path)| {
+            assert!(port.parse::<u16>().is_ok(), "{url}");
+            path
+        })
+        .unwrap_or_else(|| panic!("not a one-time link: {url}"));
+    assert_eq!(path.len(), 64, "{url}");
+    assert!(path.bytes().all(|b| b.is_ascii_hexdigit()), "{url}");
 }
 
 /// The query of a login URL, decoded.
@@ -752,4 +834,330 @@ fn assume_dash_c_in_the_hooks_assumes_here_and_opens_the_console() {
         );
         assert!(browser_urls(&env).is_empty(), "{sh:?}");
     }
+}
+
+/// The browser is handed a one-time link on 127.0.0.1, never the sign-in URL: the link
+/// redirects once to the sign-in URL, then nothing answers there; and the browser gets none
+/// of the shell's AWS credentials in its environment.
+#[test]
+fn the_browser_gets_a_one_time_link_that_works_once() {
+    let sts = FakeSts::numbered(3600);
+    let fed = Federation::start(&[]);
+    let mut env = env_for(&sts);
+    register_secret("shell-secret-in-the-env-1234");
+    env.set("AWS_ACCESS_KEY_ID", "ASIASHELLKEY")
+        .set("AWS_SECRET_ACCESS_KEY", "shell-secret-in-the-env-1234")
+        .set("AWS_SESSION_TOKEN", "shell-token-in-the-env-5678");
+    let out = env.stsenv(&["console", "deploy", "--federation-url", &fed.url()]);
+    let err = succeeded(&out);
+    assert!(err.contains("with record-url"), "{err}");
+    let args = browser_args(&env);
+    assert_eq!(args.len(), 1, "{args:?}");
+    assert_eq!(args[0].len(), 1, "{args:?}");
+    assert_one_time_link(&args[0][0]);
+    let urls = browser_urls(&env);
+    let q = login_query(&urls[0], &fed.url());
+    assert!(q["SigninToken"].starts_with("SigninToken-"), "{q:?}");
+    assert_eq!(lines_of(&env, "browser-again"), ["refused"]);
+    let browser_env = lines_of(&env, "browser-env").join("\n");
+    for s in [
+        "SigninToken",
+        "shell-secret-in-the-env",
+        "shell-token-in-the-env",
+    ] {
+        assert!(!browser_env.contains(s), "{s} in the browser's environment");
+    }
+    assert!(browser_env.contains("\"HOME\""), "the rest is there");
+}
+
+/// A browser that never comes for the link: stsenv gives up after the link's lifetime
+/// (shortened by the test hook), having signed nothing in.
+#[test]
+fn a_browser_that_never_comes_fails_after_the_links_lifetime() {
+    let sts = FakeSts::numbered(3600);
+    let fed = Federation::start(&[]);
+    let mut env = env_for(&sts);
+    env.set("BROWSER", "true")
+        .set("STSENV_ONE_TIME_URL_MS", "300");
+    let started = std::time::Instant::now();
+    let err =
+        assert_console_failure(&env.stsenv(&["console", "deploy", "--federation-url", &fed.url()]));
+    assert!(
+        err.contains("true did not come for the one-time sign-in link within 0.3 s")
+            && err.contains("--print"),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}
+
+/// A PATH with only these fake browsers (stsenv itself needs no PATH).
+fn with_fake_browsers(env: &mut TestEnv, names: &[&str]) {
+    for n in names {
+        fake_browser(env, &format!("bin/{n}"));
+    }
+    let bin = env.home().join("bin");
+    env.set("PATH", bin.to_str().unwrap());
+    env.vars.retain(|(k, _)| k != "BROWSER");
+}
+
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn isolate_starts_a_chromium_in_the_profiles_own_folder_and_lists_and_forgets_it() {
+    let sts = FakeSts::numbered(3600);
+    let fed = Federation::start(&[]);
+    let mut env = env_for(&sts);
+    with_fake_browsers(&mut env, &["brave-browser"]);
+    let data = env.home().join("data");
+    env.set("XDG_DATA_HOME", data.to_str().unwrap())
+        .set("STSENV_FEDERATION_URL", &fed.url())
+        .set("STSENV_CHROMIUM_FLAGS", "--flag-a '--flag-b=x y'");
+    let out = env.stsenv(&["console", "deploy", "--isolate"]);
+    let err = succeeded(&out);
+    let dir = data.join("stsenv/browser/deploy");
+    assert!(
+        err.contains(&format!(
+            "opened the AWS console for deploy with brave, in a browser context of its own ({})",
+            dir.display()
+        )),
+        "{err}"
+    );
+    let args = browser_args(&env).pop().unwrap();
+    assert_one_time_link(&args[6]);
+    assert_eq!(
+        args[..6],
+        [
+            format!("--user-data-dir={}", dir.display()),
+            "--no-first-run".into(),
+            "--no-default-browser-check".into(),
+            "--disable-search-engine-choice-screen".into(),
+            "--flag-a".into(),
+            "--flag-b=x y".into(),
+        ]
+    );
+    assert_eq!(args.len(), 7);
+    for d in [
+        data.join("stsenv"),
+        data.join("stsenv/browser"),
+        dir.clone(),
+    ] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("stsenv-profile")).unwrap(),
+        "deploy"
+    );
+    assert!(login_query(&browser_urls(&env)[0], &fed.url())["Action"] == "login");
+
+    // A role ARN's context is its account's; the shell's credentials', STSENV_PROFILE's.
+    let arn = role_arn("other");
+    succeeded(&env.stsenv(&[
+        "console",
+        &arn,
+        "-p",
+        "base",
+        "--isolate",
+        "--browser",
+        "brave",
+    ]));
+    let args = browser_args(&env).pop().unwrap();
+    let account_dir = data.join("stsenv/browser/123456789012");
+    assert_eq!(
+        args[0],
+        format!("--user-data-dir={}", account_dir.display())
+    );
+    let mut shell = TestEnv::new();
+    shell.vars = env.vars.clone();
+    shell
+        .set("AWS_ACCESS_KEY_ID", "AssumeRole7")
+        .set("AWS_SECRET_ACCESS_KEY", "SECRET7")
+        .set("AWS_SESSION_TOKEN", "TOKEN7")
+        .set("STSENV_PROFILE", "Prod Admin")
+        .set("HOME", env.home().to_str().unwrap());
+    succeeded(&shell.stsenv(&["console", "--isolate", "--browser", "brave"]));
+    let args = browser_args(&env).pop().unwrap();
+    let prod_dir = data.join("stsenv/browser/prod-admin-665e72865235");
+    assert_eq!(args[0], format!("--user-data-dir={}", prod_dir.display()));
+    // Without STSENV_PROFILE (nor STSENV_ROLE_ARN) the context has no name.
+    shell.vars.retain(|(k, _)| k != "STSENV_PROFILE");
+    let err =
+        assert_console_failure(&shell.stsenv(&["console", "--isolate", "--browser", "brave"]));
+    assert!(err.contains("name the target"), "{err}");
+
+    let listed = env.stsenv(&["console", "--list-contexts"]);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let rows: Vec<Vec<String>> = stdout(&listed)
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["PROFILE".to_string(), "OPEN".into(), "FOLDER".into()],
+            vec!["123456789012".into(), account_dir.display().to_string()],
+            vec!["Prod Admin".into(), prod_dir.display().to_string()],
+            vec!["deploy".into(), dir.display().to_string()],
+        ]
+    );
+    let gone = env.stsenv(&["console", "--forget", "Prod Admin"]);
+    assert!(gone.status.success(), "{}", stderr(&gone));
+    assert!(stderr(&gone).contains("forgot the browser context of Prod Admin"));
+    assert!(!prod_dir.exists() && dir.exists() && account_dir.exists());
+    let err = assert_console_failure(&env.stsenv(&["console", "--forget", "Prod Admin"]));
+    assert!(
+        err.contains("there is no browser context of Prod Admin"),
+        "{err}"
+    );
+}
+
+/// Firefox: a container per profile through the extension's URL scheme, the one-time link
+/// inside it (unit tests pin the URL byte for byte; here it is what Firefox is given).
+#[test]
+fn firefox_gets_the_container_extensions_url_around_the_one_time_link() {
+    let sts = FakeSts::numbered(3600);
+    let fed = Federation::start(&[]);
+    let mut env = env_for(&sts);
+    with_fake_browsers(&mut env, &["firefox"]);
+    env.set("STSENV_FEDERATION_URL", &fed.url());
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile deploy]\nrole_arn = {}\nsource_profile = base\nregion = eu-west-1\nstsenv_console_isolate = true\nstsenv_browser = firefox\n",
+            role_arn("deploy")
+        ),
+    );
+    let check = |env: &TestEnv, args: &[&str], scheme: &str| {
+        let err = succeeded(&env.stsenv(args));
+        assert!(
+            err.contains("with firefox") && err.contains("in its container 'deploy'"),
+            "{err}"
+        );
+        let argv = browser_args(env).pop().unwrap();
+        assert_eq!(argv.len(), 2, "{argv:?}");
+        assert_eq!(argv[0], "--new-tab");
+        let rest = argv[1]
+            .strip_prefix(scheme)
+            .unwrap_or_else(|| panic!("{argv:?}"));
+        let color = stsenv::browser_context::container_color("deploy");
+        let (url, tail) = rest
+            .strip_prefix("name=deploy&url=")
+            .and_then(|r| r.split_once('&'))
+            .unwrap();
+        assert_eq!(tail, format!("color={color}&icon=fingerprint"));
+        assert!(!url.contains(':') && !url.contains('/'), "encoded: {url}");
+        assert_one_time_link(&fake_http::decode(url));
+        assert!(!argv[1].contains("SigninToken"));
+        let q = login_query(&browser_urls(env).pop().unwrap(), &fed.url());
+        assert_eq!(q["Action"], "login");
+    };
+    // The profile's keys.
+    check(&env, &["console", "deploy"], "ext+granted-containers:");
+    // The flag, and STSENV_CONSOLE_ISOLATE, without the keys.
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile deploy]\nrole_arn = {}\nsource_profile = base\nregion = eu-west-1\n",
+            role_arn("deploy")
+        ),
+    );
+    env.set("STSENV_CONSOLE_ISOLATE", "1");
+    check(
+        &env,
+        &["console", "deploy", "--browser", "firefox-container"],
+        "ext+container:",
+    );
+    // No Chromium folder for a container.
+    assert!(!env
+        .home()
+        .join(".local/share/stsenv/browser/deploy")
+        .exists());
+}
+
+/// A browser that is named but not installed, or none to isolate in: one line, non-zero, and
+/// nothing asked of STS or the federation endpoint, no folder made.
+#[test]
+fn a_missing_browser_is_one_line_before_any_request() {
+    let sts = FakeSts::numbered(3600);
+    let fed = Federation::start(&[]);
+    let mut env = env_for(&sts);
+    with_fake_browsers(&mut env, &[]);
+    std::fs::create_dir_all(env.home().join("bin")).unwrap();
+    env.set("STSENV_FEDERATION_URL", &fed.url());
+    let err = assert_console_failure(&env.stsenv(&[
+        "console",
+        "deploy",
+        "--isolate",
+        "--browser",
+        "vivaldi",
+    ]));
+    assert_eq!(
+        err,
+        "stsenv: --browser vivaldi: vivaldi is not installed (no vivaldi-stable or vivaldi found); `stsenv console --print` prints the sign-in URL instead, for you to open in any browser\n"
+    );
+    let err = assert_console_failure(&env.stsenv(&["console", "deploy", "--isolate"]));
+    assert!(
+        err.contains("no browser for --isolate: none of chromium, chrome, brave, edge, vivaldi, firefox is installed")
+            && err.contains("--print"),
+        "{err}"
+    );
+    let err = assert_console_failure(&env.stsenv(&[
+        "console",
+        "deploy",
+        "--isolate",
+        "--browser",
+        "default",
+    ]));
+    assert!(err.contains("name the browser"), "{err}");
+    env.set("BROWSER", "record-url");
+    let err = assert_console_failure(&env.stsenv(&["console", "deploy", "--isolate"]));
+    assert!(
+        err.contains("$BROWSER can't keep a context of its own"),
+        "{err}"
+    );
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile deploy]\nrole_arn = {}\nsource_profile = base\n\n[default]\nstsenv_browser = edge\n",
+            role_arn("deploy")
+        ),
+    );
+    let err = assert_console_failure(&env.stsenv(&["console", "deploy", "--isolate"]));
+    assert!(
+        err.starts_with("stsenv: stsenv_browser = edge (profile default): edge is not installed (no microsoft-edge-stable or microsoft-edge found)"),
+        "{err}"
+    );
+    env.write(
+        ".aws/config",
+        &format!(
+            "[profile deploy]\nrole_arn = {}\nsource_profile = base\nstsenv_browser = safari\nstsenv_console_isolate = maybe\n",
+            role_arn("deploy")
+        ),
+    );
+    let err = assert_console_failure(&env.stsenv(&["console", "deploy", "--isolate"]));
+    assert!(
+        err.contains("stsenv_browser is 'safari', not one of chromium"),
+        "{err}"
+    );
+    let err = assert_console_failure(&env.stsenv(&["console", "deploy"]));
+    assert!(
+        err.contains("stsenv_console_isolate is 'maybe', not true or false"),
+        "{err}"
+    );
+    assert!(
+        sts.requests().is_empty(),
+        "no request before the browser is known"
+    );
+    assert!(fed.sessions().is_empty());
+    assert!(
+        !env.home().join(".local/share/stsenv").exists(),
+        "no folder made"
+    );
 }

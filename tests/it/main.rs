@@ -11,6 +11,7 @@ mod assume_root;
 mod cli_errors;
 mod completions;
 mod console;
+mod console_browser;
 mod exec_server;
 mod faults;
 mod hardening;

@@ -3,6 +3,7 @@
 //! that run real shells.
 #![allow(dead_code)]
 
+pub mod chromium;
 pub mod demo;
 pub mod fake_http;
 pub mod fake_sso;
