@@ -131,6 +131,16 @@ pub enum Error {
     OwnPath(String),
 
     #[error("{0}")]
+    Keyring(#[from] crate::keystore::KeyringError),
+
+    /// `stsenv keys`: what is in the keyring and the AWS files, and what to do.
+    #[error("{0}")]
+    Keys(String),
+
+    #[error("{0}")]
+    Iam(String),
+
+    #[error("{0}")]
     Usage(String),
 }
 
