@@ -130,8 +130,9 @@ pub enum Error {
     #[error("cannot find the stsenv binary's path: {0}")]
     OwnPath(String),
 
+    /// The OS keyring (`keystore::KeyringError`'s sentence).
     #[error("{0}")]
-    Keyring(#[from] crate::keystore::KeyringError),
+    Keyring(String),
 
     /// `stsenv keys`: what is in the keyring and the AWS files, and what to do.
     #[error("{0}")]

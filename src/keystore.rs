@@ -159,10 +159,31 @@ impl fmt::Display for KeyringError {
 
 impl std::error::Error for KeyringError {}
 
+impl From<KeyringError> for crate::error::Error {
+    fn from(e: KeyringError) -> Self {
+        crate::error::Error::Keyring(e.to_string())
+    }
+}
+
+impl KeyringError {
+    /// Whether a write that failed so can't have changed anything: the keyring was not
+    /// there, or locked.
+    pub fn wrote_nothing(&self) -> bool {
+        matches!(
+            self,
+            KeyringError::NoBus
+                | KeyringError::BusUnreachable(_)
+                | KeyringError::NoSecretService
+                | KeyringError::NoDefaultCollection
+                | KeyringError::Locked
+        )
+    }
+}
+
 fn shown(d: Duration) -> String {
-    match d.as_secs() {
-        0 => format!("{} ms", d.as_millis()),
-        s => format!("{s} s"),
+    match d.subsec_millis() {
+        0 => format!("{} s", d.as_secs()),
+        _ => format!("{} ms", d.as_millis()),
     }
 }
 

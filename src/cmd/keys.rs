@@ -619,30 +619,49 @@ fn rotate(ctx: &Context, profile: &str) -> Result<Output, Error> {
         ),
     }
     };
-    // The keyring back to the old key, which still works while the new one is undone.
-    let restore_old = || {
-        match keystore::store_verified(profile, &old) {
-        Ok(()) => format!("the OS keyring holds the old key {old_id}, which still works"),
-        Err(e) => format!(
-            "the OS keyring could not be given the old key {old_id} back ({e}), so check it with `stsenv keys list`"
-        ),
-    }
+    // Both keys stay active when it is not known which one the keyring holds: deleting the
+    // new one could leave the keyring with a dead key.
+    let both_kept = |why: &KeyringError| {
+        format!(
+            "the OS keyring can't say which key it holds now ({why}), so both stay active: once it answers, `stsenv keys list` shows which; delete the other with `aws iam delete-access-key --access-key-id …` (the old key is {old_id}, the new one {new_id})"
+        )
     };
 
     // 2. Stored, read back and compared.
     verbose::say(|| format!("created {new_id}; storing it in the OS keyring"));
-    if let Err(e) = keystore::store_verified(profile, &new) {
-        let back = restore_old();
-        let undo = undo_create();
-        return Err(Error::Keys(format!(
-            "could not store the new key {new_id} of profile {profile} ({e}); {back}, and {undo}"
-        )));
+    // The error, and whether it came from the write itself (rather than the read-back).
+    let stored = match keystore::store(profile, &new) {
+        Err(e) => Err((e, true)),
+        Ok(()) => match keystore::load(profile) {
+            Ok(Some(back)) if back == new => Ok(()),
+            Ok(_) => Err((
+                KeyringError::Other("it gave back other keys than were just stored".into()),
+                false,
+            )),
+            Err(e) => Err((e, false)),
+        },
+    };
+    if let Err((e, in_write)) = stored {
+        // A write refused by a keyring that was not there, or locked, took nothing: the old
+        // key is still in it. Otherwise the old key is put back, and checked.
+        let old_kept =
+            (in_write && e.wrote_nothing()) || keystore::store_verified(profile, &old).is_ok();
+        return Err(Error::Keys(match old_kept {
+            true => format!(
+                "could not store the new key {new_id} of profile {profile} ({e}); the OS keyring still holds the old key {old_id}, which works, and {}",
+                undo_create()
+            ),
+            false => format!(
+                "could not store the new key {new_id} of profile {profile}; {}",
+                both_kept(&e)
+            ),
+        }));
     }
 
     // 3. The new key works, within a bounded while.
     let (wait, every) = propagation();
     let started = Instant::now();
-    let label = format!("(the new key {new_id} of profile {profile})");
+    let label = format!("of the new key {new_id}");
     let checked = rt.block_on(async {
         loop {
             verbose::say(|| format!("GetCallerIdentity with {new_id} at {}", sts.endpoint()));
@@ -656,12 +675,19 @@ fn rotate(ctx: &Context, profile: &str) -> Result<Output, Error> {
     let arn = match checked {
         Ok(arn) => arn,
         Err(e) => {
-            let back = restore_old();
-            let undo = undo_create();
-            return Err(Error::Keys(format!(
-                "the new key {new_id} of profile {profile} did not work within {} s ({e}); {back}, and {undo}",
-                wait.as_secs_f32().round()
-            )));
+            let failed = format!(
+                "the new key {new_id} of profile {profile} did not work within {} ({e})",
+                shown(wait)
+            );
+            return Err(Error::Keys(match keystore::store_verified(profile, &old) {
+                Ok(()) => format!(
+                    "{failed}; the OS keyring holds the old key {old_id} again, which works, and {}",
+                    undo_create()
+                ),
+                Err(k) => format!(
+                    "{failed}; the OS keyring keeps it, as the old key {old_id} could not be put back ({k}): both keys stay active; try `stsenv keys rotate {profile}` again later, or store the old key again with `stsenv keys add {profile}`"
+                ),
+            }));
         }
     };
 
@@ -689,6 +715,13 @@ fn rotate(ctx: &Context, profile: &str) -> Result<Output, Error> {
         "rotated the access key of profile {profile}: the OS keyring holds {new_id} ({arn}), and {old_id} is deleted"
     ));
     Ok(done())
+}
+
+fn shown(d: Duration) -> String {
+    match d.subsec_millis() {
+        0 => format!("{} s", d.as_secs()),
+        _ => format!("{} ms", d.as_millis()),
+    }
 }
 
 /// The MFA sessions cached for the profile were made with the old key; they go with it.
