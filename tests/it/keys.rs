@@ -345,7 +345,10 @@ fn a_role_from_keyring_keys_is_assumed_reading_the_keyring_in_process_with_mfa_a
 
     // The keys profile itself, as it is: exported without any request.
     let out = ok(&env.stsenv(&["assume", "alice", "-s", "bash"]));
-    assert!(out.contains(&format!("export AWS_ACCESS_KEY_ID='{ID}'")), "{out}");
+    assert!(
+        out.contains(&format!("export AWS_ACCESS_KEY_ID='{ID}'")),
+        "{out}"
+    );
     assert!(!out.contains("AWS_SESSION_TOKEN='"), "{out}");
     assert!(
         !env.home().join("started").exists(),
