@@ -904,7 +904,7 @@ fn an_unlock_prompt_nobody_answers_cannot_hang_stsenv() {
     let display = keyring::Display::start();
     display.for_prompts_of(&env);
     env.set("DISPLAY", &display.name);
-    env.set("STSENV_KEYRING_TIMEOUT_MS", "1500");
+    env.set("STSENV_KEYRING_TIMEOUT_MS", "700");
     env.write(".aws/config", CONFIG);
     let started = std::time::Instant::now();
     let out = with_keys(&env, ID, SECRET, &["keys", "add", "alice", "--from-env"]);
