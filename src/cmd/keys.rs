@@ -108,7 +108,7 @@ fn value<'a>(keys: &[(&'a str, &'a str)], key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The long-term keys in `[profile]` of a credentials file's text.
+/// The keys in `[profile]` of a credentials file's text.
 fn keys_in(text: &str, profile: &str) -> Option<Keys> {
     let keys = section_keys(text, &[profile])?;
     Some(Keys {
@@ -170,7 +170,7 @@ fn add(ctx: &Context, profile: &str, from_env: bool) -> Result<Output, Error> {
     if let Ok(file) = credentials_path(env) {
         if keys_in(&read(&file)?.0, profile).is_some() {
             return Err(Error::Keys(format!(
-                "[{profile}] in {} already holds keys, in plain text: move them into the keyring with `stsenv keys import {profile}`",
+                "[{profile}] in {} already holds keys, in plain text, which AWS tools would use before the keyring's: move long-term ones into the keyring with `stsenv keys import {profile}`, or take the key lines out",
                 file.display()
             )));
         }

@@ -668,8 +668,22 @@ fn rotate(env: &TestEnv) -> Output {
 
 #[test]
 fn rotate_makes_a_new_key_stores_and_checks_it_then_deletes_the_old() {
-    let (env, _kr, old) = rotate_env("kr-rotate-ok", &ROTATE);
+    let actions = [&ROTATE[..], &["sts:GetSessionToken"]].concat();
+    let (env, _kr, old) = rotate_env("kr-rotate-ok", &actions);
     let moto = moto_iam();
+    // An MFA session made with the old key, cached.
+    ok(&env.stsenv(&[
+        "assume",
+        "p",
+        "--mfa-serial",
+        SERIAL,
+        "--token-code",
+        "123456",
+        "-s",
+        "bash",
+    ]));
+    let mfa = format!("p ({SERIAL})");
+    assert!(ok(&env.stsenv(&["cache", "list"])).contains(&mfa));
     let out = rotate(&env);
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
@@ -690,6 +704,10 @@ fn rotate_makes_a_new_key_stores_and_checks_it_then_deletes_the_old() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(&new.0) && err.contains(&old.0), "{err}");
     keyring::assert_in_no_file(&env, &new.1);
+    assert!(
+        !ok(&env.stsenv(&["cache", "list"])).contains(&mfa),
+        "the MFA session of the old key is dropped"
+    );
     // The profile works with the new key.
     let out = ok(&env.stsenv(&["keys", "export", "p"]));
     assert!(out.contains(&new.0));
