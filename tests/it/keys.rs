@@ -740,20 +740,7 @@ fn rotate_deletes_the_new_key_again_when_the_keyring_fails_to_store_it() {
     let proxy = FakeHttp::start(move |req, _| {
         let response = forward(upstream, req);
         if req.body_text().contains("Action=CreateAccessKey") {
-            let mut lock = std::process::Command::new("dbus-send");
-            lock.env_clear().envs(vars.iter().map(|(k, v)| (k, v)));
-            let done = lock
-                .args([
-                    "--session",
-                    "--print-reply=literal",
-                    "--dest=org.freedesktop.secrets",
-                    "/org/freedesktop/secrets",
-                    "org.freedesktop.Secret.Service.Lock",
-                    "array:objpath:/org/freedesktop/secrets/collection/login",
-                ])
-                .output()
-                .unwrap();
-            assert!(done.status.success());
+            keyring::lock(&vars);
         }
         response
     });

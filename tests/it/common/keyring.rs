@@ -134,23 +134,14 @@ impl KeyringSession {
             keepalive: Some((child, stdin)),
         }
     }
-
-    /// A Unlocked session for `env`.
-    pub fn unlocked(env: &mut TestEnv) -> KeyringSession {
-        KeyringSession::start(env, Mode::Unlocked)
-    }
-
-    /// Locks the login collection, as a user (or the screen locker) would.
-    pub fn lock(&self, env: &TestEnv) {
-        lock(env);
-    }
 }
 
-/// Locks the login collection of `env`'s session through the Secret Service API (Debian
-/// 12's `secret-tool lock` can hang or crash).
-pub fn lock(env: &TestEnv) {
-    let out = env
-        .command("timeout")
+/// Locks the login collection of the session whose environment is `vars` (a `TestEnv`'s),
+/// through the Secret Service API (Debian 12's `secret-tool lock` can hang or crash).
+pub fn lock(vars: &[(String, String)]) {
+    let out = std::process::Command::new("timeout")
+        .env_clear()
+        .envs(vars.iter().map(|(k, v)| (k, v)))
         .args([
             "10",
             "dbus-send",
