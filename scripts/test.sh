@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need when it is missing
-# (zsh, fish, dash, tmux, shellcheck, elvish, chromium, and curl for the sign-in tests' browser,
-# from Debian; moto's server, the aws CLI and boto3 from PyPI; nushell from npm; at pinned
-# versions), checks the formatting and the lints, then runs `cargo test`. Extra arguments go
-# to cargo test.
+# (zsh, fish, dash, tmux, shellcheck, elvish, chromium, curl for the sign-in tests' browser,
+# and gnome-keyring, libsecret-tools, dbus and xvfb for the keyring tests, from Debian; moto's
+# server, the aws CLI and boto3 from PyPI; nushell from npm; at pinned versions), checks the
+# formatting and the lints, then runs `cargo test`. Extra arguments go to cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,10 +13,20 @@ missing=()
 for tool in zsh fish dash tmux shellcheck elvish npm curl chromium; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "scripts/test.sh: installing ${missing[*]}" >&2
+# The OS keyring tests (tests/it/keys.rs): a private D-Bus session with gnome-keyring's
+# Secret Service, secret-tool to read it back, and an X display nobody looks at for the
+# unlock prompt that is never answered. Program, then the Debian package that has it.
+keyring=()
+for pair in gnome-keyring-daemon:gnome-keyring secret-tool:libsecret-tools \
+  dbus-daemon:dbus-daemon dbus-run-session:dbus-bin Xvfb:xvfb; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || keyring+=("${pair#*:}")
+done
+if [ ${#missing[@]} -gt 0 ] || [ ${#keyring[@]} -gt 0 ]; then
+  echo "scripts/test.sh: installing ${missing[*]} ${keyring[*]}" >&2
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_install() { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+  if [ ${#keyring[@]} -gt 0 ]; then apt_install --no-install-recommends "${keyring[@]}"; fi
 fi
 
 # The Python tools the tests run, pinned: a new release of any of them must not change what

@@ -107,6 +107,17 @@ pub fn credentials_path(env: &Env) -> Result<PathBuf, Error> {
     }
 }
 
+/// Where the AWS CLI reads its config: AWS_CONFIG_FILE, else ~/.aws/config.
+pub fn config_file_path(env: &Env) -> Result<PathBuf, Error> {
+    match config_path(env, CONFIG_VAR, ".aws/config") {
+        Some(p) => Ok(p),
+        None if env.is_set_empty(CONFIG_VAR) => Err(Error::Config(format!(
+            "{CONFIG_VAR} is set but empty, so there is no config file to write: unset it or name a file"
+        ))),
+        None => Err(Error::NoHome(CONFIG_VAR)),
+    }
+}
+
 /// A config file's text; None when it doesn't exist.
 fn read_config_file(path: &Path) -> Result<Option<String>, Error> {
     crate::fsutil::read_text(path, MAX_FILE_BYTES).map_err(|why| {

@@ -112,6 +112,53 @@ nushell:    stsenv completions nu | save -f ~/.stsenv-completions.nu   (once; th
         #[command(subcommand)]
         action: CacheAction,
     },
+    /// Long-term IAM user keys in the OS keyring instead of ~/.aws/credentials: add, import,
+    /// export, list, remove, rotate
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Ask for an access key on the terminal and store it in the OS keyring; the profile gets
+    /// `credential_process = stsenv keys export PROFILE` in ~/.aws/config
+    Add {
+        /// The profile the keys are for
+        #[arg(add = ArgValueCandidates::new(profile_candidates))]
+        profile: String,
+        /// Take the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead of asking
+        #[arg(long)]
+        from_env: bool,
+    },
+    /// Print the profile's keys as credential_process JSON (what AWS tools run)
+    Export {
+        #[arg(add = ArgValueCandidates::new(profile_candidates))]
+        profile: String,
+    },
+    /// Move keys from ~/.aws/credentials into the OS keyring (the key lines leave the file)
+    Import {
+        /// The profile whose keys move [required unless --all]
+        #[arg(required_unless_present = "all", add = ArgValueCandidates::new(profile_candidates))]
+        profile: Option<String>,
+        /// Every profile of the credentials file that holds long-term keys
+        #[arg(long, conflicts_with = "profile")]
+        all: bool,
+    },
+    /// The profiles with keys in the OS keyring, and their access key ids (never secrets)
+    List,
+    /// Remove the profile's keys from the OS keyring, and stsenv's credential_process line
+    Remove {
+        #[arg(add = ArgValueCandidates::new(profile_candidates))]
+        profile: String,
+    },
+    /// Replace the profile's access key with a new one (IAM CreateAccessKey), check it, then
+    /// delete the old one
+    Rotate {
+        #[arg(add = ArgValueCandidates::new(profile_candidates))]
+        profile: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

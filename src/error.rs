@@ -130,6 +130,17 @@ pub enum Error {
     #[error("cannot find the stsenv binary's path: {0}")]
     OwnPath(String),
 
+    /// The OS keyring (`keystore::KeyringError`'s sentence).
+    #[error("{0}")]
+    Keyring(String),
+
+    /// `stsenv keys`: what is in the keyring and the AWS files, and what to do.
+    #[error("{0}")]
+    Keys(String),
+
+    #[error("{0}")]
+    Iam(String),
+
     #[error("{0}")]
     Usage(String),
 }

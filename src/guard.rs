@@ -38,6 +38,7 @@ pub fn harden() {
     }
     std::panic::set_hook(Box::new(|info| {
         crate::picker::restore_if_active();
+        crate::tty::restore_if_raw();
         // The payload is left out: it could hold anything, secrets included.
         let at = info
             .location()

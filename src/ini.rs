@@ -128,9 +128,156 @@ pub fn append(text: &str, section: &str) -> String {
     out
 }
 
+/// The first section whose header is one of `names` (blanks inside a header count as one:
+/// `[profile  dev]` is `profile dev`).
+pub fn find<'a>(lines: &[&'a str], names: &[&str]) -> Option<Section<'a>> {
+    sections(lines).into_iter().find(|s| {
+        let name = s.name.split_whitespace().collect::<Vec<_>>().join(" ");
+        names.contains(&name.as_str())
+    })
+}
+
+/// Whether `line` (a key line or one of its continuation lines) belongs to one of `keys`,
+/// given the key line last seen: continuation lines go with the key above them.
+fn owned_by(line: &str, keys: &[&str], current: &mut bool) -> bool {
+    if !is_continuation(line) {
+        *current = key_of(line).is_some_and(|k| keys.contains(&k));
+    }
+    *current
+}
+
+/// `text` with `key = value` in the section named one of `names`: in place of the section's
+/// first `key` line (its other `key` lines dropped), else after the section's last line; the
+/// section `[header]` appended when there is none. Every other byte stays. The value is
+/// refused if it could break its line.
+pub fn set_key(
+    text: &str,
+    names: &[&str],
+    header: &str,
+    key: &str,
+    value: &str,
+) -> Result<String, Error> {
+    let eol = eol(text);
+    let line = render("x", &[(key, value.to_string())], eol)?;
+    let line = &line[line.find(eol).unwrap_or(0) + eol.len()..];
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let Some(found) = find(&lines, names) else {
+        return Ok(append(
+            text,
+            &render(header, &[(key, value.to_string())], eol)?,
+        ));
+    };
+    let mut out: String = lines[..=found.start].concat();
+    if !out.ends_with('\n') {
+        out.push_str(eol);
+    }
+    let (mut current, mut placed) = (false, false);
+    for l in &lines[found.start + 1..found.end] {
+        if owned_by(l, &[key], &mut current) {
+            if !placed && !is_continuation(l) {
+                out.push_str(line);
+                placed = true;
+            }
+            continue;
+        }
+        out.push_str(l);
+    }
+    if !placed {
+        if !out.ends_with('\n') {
+            out.push_str(eol);
+        }
+        out.push_str(line);
+    }
+    if !out.ends_with('\n') && found.end < lines.len() {
+        out.push_str(eol);
+    }
+    out.push_str(&lines[found.end..].concat());
+    Ok(out)
+}
+
+/// `text` without the lines of `keys` (and their continuation lines) in the section named
+/// one of `names`; None when it holds none of them. With `drop_empty`, a section left with
+/// nothing but its header goes too, with the blank line before it. Every other byte stays.
+pub fn remove_keys(text: &str, names: &[&str], keys: &[&str], drop_empty: bool) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let found = find(&lines, names)?;
+    let mut current = false;
+    let kept: Vec<&str> = lines[found.start + 1..found.end]
+        .iter()
+        .copied()
+        .filter(|l| !owned_by(l, keys, &mut current))
+        .collect();
+    if kept.len() == found.end - found.start - 1 {
+        return None;
+    }
+    let empty = kept.iter().all(|l| l.trim().is_empty());
+    let mut start = found.start;
+    if drop_empty && empty && start > 0 && lines[start - 1].trim().is_empty() {
+        start -= 1;
+    }
+    let mut out: String = lines[..start].concat();
+    if !(drop_empty && empty) {
+        out.push_str(lines[found.start]);
+        out.push_str(&kept.concat());
+    }
+    out.push_str(&lines[found.end..].concat());
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_key_replaces_in_place_or_appends_and_keeps_every_other_byte() {
+        let text =
+            "# top\r\n[profile a]\r\nregion = x\r\n\r\n# about b\r\n[profile b]\r\nk = 1\r\n";
+        assert_eq!(
+            set_key(text, &["profile a"], "profile a", "cp", "v").unwrap(),
+            "# top\r\n[profile a]\r\nregion = x\r\ncp = v\r\n\r\n# about b\r\n[profile b]\r\nk = 1\r\n"
+        );
+        let text = "[profile a]\ncp = old\n  more\nregion = x\ncp = again\n";
+        assert_eq!(
+            set_key(text, &["profile a"], "profile a", "cp", "v").unwrap(),
+            "[profile a]\ncp = v\nregion = x\n"
+        );
+        assert_eq!(
+            set_key("[default]\nx = 1", &["profile b"], "profile b", "cp", "v").unwrap(),
+            "[default]\nx = 1\n\n[profile b]\ncp = v\n"
+        );
+        assert_eq!(
+            set_key(
+                "[profile  b]\nx = 1",
+                &["profile b"],
+                "profile b",
+                "cp",
+                "v"
+            )
+            .unwrap(),
+            "[profile  b]\nx = 1\ncp = v\n"
+        );
+        assert!(set_key("", &["p"], "p", "cp", "a\nb").is_err());
+    }
+
+    #[test]
+    fn remove_keys_takes_only_those_lines() {
+        let text = "[a]\nk = 1\n\n[b]\nid = X\n; mine\nsecret = Y\n  cont\nregion = r\n\n[c]\n";
+        assert_eq!(
+            remove_keys(text, &["b"], &["id", "secret"], false).unwrap(),
+            "[a]\nk = 1\n\n[b]\n; mine\nregion = r\n\n[c]\n"
+        );
+        assert_eq!(remove_keys(text, &["b"], &["nothing"], false), None);
+        assert_eq!(remove_keys(text, &["z"], &["id"], false), None);
+        let added = set_key("[a]\nk = 1\n", &["profile x"], "profile x", "cp", "v").unwrap();
+        assert_eq!(
+            remove_keys(&added, &["profile x"], &["cp"], true).unwrap(),
+            "[a]\nk = 1\n"
+        );
+        assert_eq!(
+            remove_keys("[b]\nid = X\n", &["b"], &["id"], false).unwrap(),
+            "[b]\n"
+        );
+    }
 
     /// Security round 3, G1: no value, whatever its source, can break its line.
     #[test]

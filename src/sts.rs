@@ -259,6 +259,15 @@ impl Sts {
         &self.endpoint
     }
 
+    /// The same client making each call once, for a caller whose own retries are bounded
+    /// in time (the SDK's backoff would stretch each try).
+    pub fn once(mut self) -> Sts {
+        self.config = self
+            .config
+            .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled());
+        self
+    }
+
     fn client(&self, creds: &Credentials) -> aws_sdk_sts::Client {
         let config = self
             .config
@@ -566,7 +575,7 @@ impl Sts {
 /// What an error body says when it is not the usual STS error document (another XML shape,
 /// `<Response><Errors><Error><Code>…`, or plain text): its code and message, or its first
 /// line. Only for error statuses, whose bodies hold no credentials.
-fn body_error(body: &[u8]) -> Option<String> {
+pub fn body_error(body: &[u8]) -> Option<String> {
     let text = String::from_utf8_lossy(body);
     let element = |name: &str| -> Option<String> {
         let open = format!("<{name}>");
@@ -587,7 +596,7 @@ fn body_error(body: &[u8]) -> Option<String> {
 }
 
 /// The innermost error: "Connection refused (os error 111)" rather than "dispatch failure".
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = err;
     while let Some(next) = cur.source() {
         cur = next;

@@ -47,6 +47,39 @@ pub fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// A long-term access key id, as IAM makes them: 16 to 128 letters and digits (`AKIA…`).
+/// A temporary one (`ASIA…`) is refused: it is useless without its session token, and soon
+/// expired. The message never shows the value: a secret pasted in the wrong place must not
+/// reach the terminal.
+pub fn access_key_id(s: &str) -> Result<(), Error> {
+    let shape = (16..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric());
+    if !shape {
+        return Err(Error::Keys(
+            "that is not an access key id: an IAM user's key id is 16 to 128 letters and digits, like AKIAIOSFODNN7EXAMPLE".into(),
+        ));
+    }
+    if s.starts_with("ASIA") {
+        return Err(Error::Keys(format!(
+            "{s} is a temporary access key (ASIA…), which works only with its session token, until it expires; give an IAM user's long-term key (AKIA…)"
+        )));
+    }
+    Ok(())
+}
+
+/// A secret access key: 1 to 128 characters, none of them blank or a control character.
+/// The message never shows it.
+pub fn secret_access_key(s: &str) -> Result<(), Error> {
+    let ok = (1..=128).contains(&s.chars().count())
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Keys(
+            "the secret access key must be 1 to 128 characters without spaces or control characters (an AWS secret is 40)".into(),
+        ))
+    }
+}
+
 /// An IAM role name: `[\w+=,.@-]{1,64}`.
 pub fn is_role_name(s: &str) -> bool {
     (1..=64).contains(&s.len()) && s.chars().all(iam_name_char)

@@ -10,6 +10,7 @@ pub mod completions;
 pub mod console;
 pub mod exec;
 pub mod init;
+pub mod keys;
 pub mod login;
 pub mod logout;
 pub mod profiles;
@@ -99,6 +100,7 @@ pub fn run(command: Command) -> Result<Output, Failure> {
         }
         Command::Completions { shell } => Ok(completions::run(shell)),
         Command::Cache { action } => cache::run(&ctx(), action).map_err(Failure::plain),
+        Command::Keys { action } => keys::run(&ctx(), action).map_err(Failure::plain),
     }
 }
 

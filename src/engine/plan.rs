@@ -118,9 +118,10 @@ fn long_term_source(source: &Source, profiles: &ProfileSet, env: &Env) -> bool {
     let keys_of = |name: &str, any_kind: bool| {
         profiles.get_profile(name).is_some_and(|p| {
             let has = |k: &str| p.get(k).is_some_and(|v| !v.is_empty());
-            (any_kind || crate::aws_files::kind(p) == "static")
+            let static_keys = (any_kind || crate::aws_files::kind(p) == "static")
                 && has("aws_access_key_id")
-                && !has("aws_session_token")
+                && !has("aws_session_token");
+            static_keys || in_keyring(p)
         })
     };
     match source {
@@ -137,6 +138,15 @@ fn long_term_source(source: &Source, profiles: &ProfileSet, env: &Env) -> bool {
         } => keys_in_env(),
         Source::Provider { .. } | Source::WebIdentity { .. } => false,
     }
+}
+
+/// Whether a profile's credentials are long-term keys in the OS keyring: its
+/// credential_process is stsenv's own `keys export`.
+fn in_keyring(p: &aws_config::profile::Profile) -> bool {
+    crate::aws_files::kind(p) == "process"
+        && p.get("credential_process")
+            .and_then(crate::keystore::own_export)
+            .is_some()
 }
 
 /// An MFA session asked for on a profile without a role.
@@ -304,7 +314,8 @@ fn user_mfa(
     let Some(p) = profiles.get_profile(name) else {
         return Ok(None);
     };
-    let long_term = p.get("aws_access_key_id").is_some() && p.get("aws_session_token").is_none();
+    let long_term = (p.get("aws_access_key_id").is_some() && p.get("aws_session_token").is_none())
+        || in_keyring(p);
     let serial = req
         .role
         .mfa_serial

@@ -200,6 +200,9 @@ pub fn process_credentials(
     timeout: Duration,
     cache: Option<&Cache>,
 ) -> Result<Credentials, Error> {
+    if let Some(item) = crate::keystore::own_export(command) {
+        return from_keyring(profile, &item);
+    }
     let key = Key::Process {
         profile: profile.to_string(),
         command: command.to_string(),
@@ -243,6 +246,24 @@ pub fn process_credentials(
         }
     }
     Ok(creds)
+}
+
+/// Long-term keys from the OS keyring, for a profile whose credential_process is stsenv's
+/// own `keys export ITEM`: read in-process, as that command would print them, rather than
+/// by starting stsenv again. Never cached: they must not land in a file.
+fn from_keyring(profile: &str, item: &str) -> Result<Credentials, Error> {
+    let failed = |detail: String| Error::SourceCredentials {
+        source_label: format!("of profile '{profile}'"),
+        detail,
+    };
+    verbose::say(|| format!("the keys of profile '{profile}' from the OS keyring ({item})"));
+    match crate::keystore::load(item) {
+        Ok(Some(keys)) => Ok(keys.credentials()),
+        Ok(None) => Err(failed(format!(
+            "the OS keyring has no keys for {item}; add them with `stsenv keys add {item}`"
+        ))),
+        Err(e) => Err(failed(e.to_string())),
+    }
 }
 
 /// The credentials a `credential_process` prints, in the format the AWS CLI documents.

@@ -15,6 +15,7 @@ mod console_browser;
 mod exec_server;
 mod faults;
 mod hardening;
+mod keys;
 mod layers;
 mod mfa_cache;
 mod networks;
