@@ -8,7 +8,6 @@ use aws_config::BehaviorVersion;
 use aws_sdk_iam::config::http::HttpResponse;
 use aws_sdk_iam::config::Region;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
-use aws_types::service_config::ServiceConfigKey;
 
 use crate::error::one_line;
 use crate::keystore::Keys;
@@ -51,15 +50,8 @@ impl Iam {
             loader = loader.profile_name(p);
         }
         let sdk = loader.load().await;
-        let endpoint = ServiceConfigKey::builder()
-            .service_id("IAM")
-            .env("AWS_ENDPOINT_URL")
-            .profile("endpoint_url")
-            .build()
-            .ok()
-            .and_then(|key| sdk.service_config()?.load_config(key))
-            .or_else(|| sdk.endpoint_url().map(String::from))
-            .unwrap_or_else(|| default_endpoint(region));
+        let endpoint =
+            Net::configured_endpoint(&sdk, "IAM").unwrap_or_else(|| default_endpoint(region));
         Iam {
             config: aws_sdk_iam::config::Builder::from(&sdk).http_client(net.client()),
             net: net.clone(),

@@ -9,7 +9,6 @@ use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::config::Region;
 use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
-use aws_types::service_config::ServiceConfigKey;
 
 use crate::error::{one_line, Error};
 use crate::net::Net;
@@ -230,20 +229,9 @@ impl Sts {
             loader = loader.endpoint_url(url);
         }
         let sdk = loader.load().await;
-        // The same precedence the STS client applies: explicit, AWS_ENDPOINT_URL_STS or the
-        // profile's services section, then AWS_ENDPOINT_URL / endpoint_url.
         let endpoint = endpoint_url
             .map(String::from)
-            .or_else(|| {
-                let key = ServiceConfigKey::builder()
-                    .service_id("STS")
-                    .env("AWS_ENDPOINT_URL")
-                    .profile("endpoint_url")
-                    .build()
-                    .ok()?;
-                sdk.service_config()?.load_config(key)
-            })
-            .or_else(|| sdk.endpoint_url().map(String::from))
+            .or_else(|| Net::configured_endpoint(&sdk, "STS"))
             .unwrap_or_else(|| default_endpoint(region));
         Sts {
             config: aws_sdk_sts::config::Builder::from(&sdk).http_client(net.client()),

@@ -173,6 +173,22 @@ impl Net {
             .no_credentials()
     }
 
+    /// The endpoint configured for a client of `service_id` ("STS", "IAM") in `sdk`, by the
+    /// precedence its client applies: AWS_ENDPOINT_URL_<SERVICE> or the profile's services
+    /// section, then AWS_ENDPOINT_URL or the profile's endpoint_url (or one given to the
+    /// loader). None: the service's default.
+    pub fn configured_endpoint(sdk: &aws_types::SdkConfig, service_id: &str) -> Option<String> {
+        use aws_types::service_config::ServiceConfigKey;
+        ServiceConfigKey::builder()
+            .service_id(service_id)
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url")
+            .build()
+            .ok()
+            .and_then(|key| sdk.service_config()?.load_config(key))
+            .or_else(|| sdk.endpoint_url().map(String::from))
+    }
+
     /// A GET of `url` outside any SDK (the console's federation endpoint), through the same
     /// proxies, trust store, timeouts and body cap. Returns the status and the body; a failure
     /// to reach the server is one sentence that names only the site (the query of some of
